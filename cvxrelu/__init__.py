@@ -1,0 +1,53 @@
+"""cvxrelu: train two-layer ReLU networks to their global optimum by convex optimization.
+
+Builders emit CVXPY problems for the convex reformulations of Sahiner, Ergen, Pauly &
+Pilanci (ICLR 2021), "Vector-output ReLU Neural Network Problems are Copositive Programs";
+drivers solve them at scale and end with a certificate (upper bound, lower bound, gap).
+
+>>> import cvxrelu as cr
+>>> X, Y = cr.datasets.spiral()
+>>> f = cr.bidual(X, Y, beta=1e-2)        # the convex program (12), exact on this data
+>>> p_star = f.solve()                     # Clarabel by default
+>>> net = f.network()                      # a real ReLU network attaining p*
+"""
+
+from . import datasets
+from .arrangements import Arrangement, sign_patterns
+from .builders.bidual import bidual
+from .conv_network import ConvReLUNetwork
+from .errors import (
+    CertificateError,
+    CvxReluError,
+    InvalidInputError,
+    PatternLimitError,
+    SolverError,
+    SolverNotInstalledError,
+    UnsupportedError,
+)
+from .formulation import Formulation
+from .network import ReLUNetwork
+from .patches import patch_matrix, patches
+from .sets import GaugeTerm, cone_gauge
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Arrangement",
+    "CertificateError",
+    "ConvReLUNetwork",
+    "CvxReluError",
+    "Formulation",
+    "GaugeTerm",
+    "InvalidInputError",
+    "PatternLimitError",
+    "ReLUNetwork",
+    "SolverError",
+    "SolverNotInstalledError",
+    "UnsupportedError",
+    "bidual",
+    "cone_gauge",
+    "datasets",
+    "patch_matrix",
+    "patches",
+    "sign_patterns",
+]

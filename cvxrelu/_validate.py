@@ -1,0 +1,106 @@
+"""Shared input checks: shapes, finiteness, beta, memory estimates.
+
+Every public entry point calls these so that bad input fails early with an
+:class:`~cvxrelu.errors.InvalidInputError` naming the argument and the fix.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from .errors import InvalidInputError
+
+__all__ = ["as_data", "as_targets", "as_beta", "check_choice", "as_seed_rng"]
+
+
+def _as_float_array(value, name: str) -> np.ndarray:
+    if value is None:
+        raise InvalidInputError(f"{name} is None; pass a numeric array.")
+    try:
+        arr = np.asarray(value, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInputError(
+            f"{name} could not be converted to a float array ({exc}); pass numeric data."
+        ) from None
+    return arr
+
+
+def _check_finite(arr: np.ndarray, name: str) -> None:
+    if not np.all(np.isfinite(arr)):
+        bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
+        raise InvalidInputError(
+            f"{name} contains {bad} NaN or infinite entries; remove or impute them first."
+        )
+
+
+def as_data(X, name: str = "X") -> np.ndarray:
+    """Return X as a finite float array of shape (n, d) with n >= 1 and d >= 1."""
+    arr = _as_float_array(X, name)
+    if arr.ndim != 2:
+        hint = " Use X.reshape(-1, 1) for a single feature." if arr.ndim == 1 else ""
+        raise InvalidInputError(
+            f"{name} must be a 2-D array of shape (n_samples, n_features); got shape "
+            f"{arr.shape}.{hint}"
+        )
+    if arr.shape[0] == 0 or arr.shape[1] == 0:
+        raise InvalidInputError(f"{name} is empty (shape {arr.shape}); pass at least one sample "
+                                "and one feature.")
+    _check_finite(arr, name)
+    return arr
+
+
+def as_targets(Y, n: int, name: str = "Y") -> np.ndarray:
+    """Return Y as a finite float array of shape (n, c); a 1-D Y becomes one column."""
+    arr = _as_float_array(Y, name)
+    if arr.ndim == 1:
+        arr = arr.reshape(-1, 1)
+    if arr.ndim != 2:
+        raise InvalidInputError(
+            f"{name} must have shape (n,) or (n, c); got shape {arr.shape}."
+        )
+    if arr.shape[0] != n:
+        raise InvalidInputError(
+            f"{name} has {arr.shape[0]} rows but X has {n}; pass one target row per sample."
+        )
+    if arr.shape[1] == 0:
+        raise InvalidInputError(f"{name} has no columns; pass at least one output.")
+    _check_finite(arr, name)
+    return arr
+
+
+def as_beta(beta, name: str = "beta") -> float:
+    """Return beta as a positive finite float."""
+    if isinstance(beta, bool) or not isinstance(beta, (numbers.Real, np.floating, np.integer)):
+        try:
+            beta = float(np.asarray(beta).item())
+        except (TypeError, ValueError):
+            raise InvalidInputError(
+                f"{name} must be a positive real number; got {beta!r}."
+            ) from None
+    beta = float(beta)
+    if not np.isfinite(beta) or beta <= 0:
+        raise InvalidInputError(
+            f"{name} must be a positive finite number (the weight-decay strength); got {beta}. "
+            "Use a small value such as 1e-3 for little regularization."
+        )
+    return beta
+
+
+def check_choice(value, choices, name: str) -> str:
+    """Return value if it is one of choices, else raise naming the valid options."""
+    if value not in choices:
+        raise InvalidInputError(
+            f"unknown {name} {value!r}; choose one of {', '.join(repr(c) for c in choices)}."
+        )
+    return value
+
+
+def as_seed_rng(seed) -> np.random.Generator:
+    """A numpy Generator from None, an int, or a Generator."""
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
+        raise InvalidInputError(f"seed must be None, an int or a numpy Generator; got {seed!r}.")
+    return np.random.default_rng(seed)

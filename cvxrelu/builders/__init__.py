@@ -1,0 +1,1 @@
+"""Builders: data → CVXPY problem for each convex reformulation of the paper."""

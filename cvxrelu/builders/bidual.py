@@ -1,0 +1,170 @@
+"""Builder of the bi-dual (12): the convex program equivalent to two-layer ReLU training.
+
+    p* = min_{V_1..V_P} ℓ(Σ_i D_i X V_i, Y) + β Σ_i γ_i(V_i)
+
+with γ_i the cone-constrained nuclear norm of the cell C_i (see :mod:`cvxrelu.sets`). For
+c = 1 and form "inner" this is Pilanci & Ergen's program (9); for general convex losses it is
+(79). Everything is vectorized: the fit is one dense operator times one stacked variable.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import cvxpy as cp
+import numpy as np
+
+from .._validate import as_beta, as_data, as_targets, check_choice
+from ..arrangements import Arrangement, reduce_rank, sign_patterns
+from ..cells import cell_rays
+from ..errors import InvalidInputError
+from ..formulation import Formulation, combine_bounds
+from ..recovery import network_from_factors, refit_second_layer
+from ..sets import EXACT_MAX_RAYS, FORMS, gauge_blocks
+
+__all__ = ["bidual", "resolve_patterns", "choose_form", "loss_term"]
+
+log = logging.getLogger("cvxrelu")
+
+
+def resolve_patterns(X: np.ndarray, patterns) -> Arrangement:
+    """An Arrangement from None (enumerate/sample automatically), an Arrangement, or a bool
+    mask array of shape (n, P)."""
+    if patterns is None:
+        return sign_patterns(X, method="auto")
+    if isinstance(patterns, Arrangement):
+        if patterns.masks.shape[0] != X.shape[0]:
+            raise InvalidInputError(
+                f"patterns were computed for {patterns.masks.shape[0]} samples but X has "
+                f"{X.shape[0]}; recompute them with sign_patterns(X)."
+            )
+        basis, _ = reduce_rank(X)
+        if basis.shape[1] != patterns.rank or not np.allclose(
+                np.abs(basis.T @ patterns.basis), np.eye(patterns.rank), atol=1e-6) and \
+                not np.allclose(basis @ basis.T, patterns.basis @ patterns.basis.T, atol=1e-6):
+            raise InvalidInputError("patterns were computed for different data; recompute "
+                                    "them with sign_patterns(X).")
+        return patterns
+    masks = np.asarray(patterns)
+    if masks.ndim != 2 or masks.shape[0] != X.shape[0]:
+        raise InvalidInputError(
+            f"patterns must be an Arrangement or a bool array of shape (n={X.shape[0]}, P); "
+            f"got shape {masks.shape}."
+        )
+    if masks.dtype != bool:
+        if not np.all(np.isin(masks, (0, 1))):
+            raise InvalidInputError("patterns must contain only 0/1 (or True/False) entries.")
+        masks = masks.astype(bool)
+    basis, _ = reduce_rank(X)
+    return Arrangement(masks=masks, directions=np.zeros((X.shape[1], masks.shape[1])),
+                       exact=False, rank=basis.shape[1], basis=basis, method="given")
+
+
+def choose_form(form: str, r: int, c: int, cells=None) -> str:
+    """The form "auto" picks: (9) for c = 1; extreme rays when every cell has ≤ 4 rays;
+    a triangulation for rank ≤ 4; otherwise the inner (upper-bound) form."""
+    check_choice(form, ("auto",) + FORMS, "form")
+    if form != "auto":
+        return form
+    if c == 1:
+        return "inner"
+    if r <= 3 and cells is not None and max(cells.n_rays) <= EXACT_MAX_RAYS:
+        return "rays"
+    if r <= 4:
+        return "simplicial"
+    return "inner"
+
+
+def loss_term(F, Y: np.ndarray, loss):
+    """ℓ(F, Y) as a CVXPY expression: ½‖F − Y‖² for "squared", else the loss registry."""
+    if loss == "squared":
+        return 0.5 * cp.sum_squares(F - Y)
+    from ..losses import get_loss
+
+    return get_loss(loss).expr(F, Y)
+
+
+def prepare_targets(Y, n: int, loss):
+    if loss == "squared":
+        return as_targets(Y, n)
+    from ..losses import get_loss
+
+    lo = get_loss(loss)
+    Yp = lo.prepare_targets(Y)
+    return as_targets(Yp, n)
+
+
+def bidual(X, Y, beta, patterns=None, form: str = "auto", loss="squared") -> Formulation:
+    """Build the bi-dual (12) of two-layer ReLU training (never solves it).
+
+    Parameters
+    ----------
+    X : array-like (n, d)
+    Y : array-like (n,) or (n, c)
+    beta : float > 0
+        Weight decay; stored in the cp.Parameter ``f.beta``.
+    patterns : None, Arrangement, or bool array (n, P)
+        Sign patterns D_i; None enumerates them exactly when feasible (sampling otherwise,
+        which makes the value an upper bound).
+    form : {"auto", "rays", "simplicial", "paper", "inner"}
+        Representation of the cone sets K_i; see :mod:`cvxrelu.sets`.
+    loss : str or callable
+        "squared" (½‖F − Y‖²_F) or any loss of :mod:`cvxrelu.losses` (program (79)).
+
+    Returns
+    -------
+    Formulation
+        ``f.solve()`` → value; ``f.bound`` → "exact" | "lower" | "upper" | "unknown";
+        ``f.network()`` → ReLUNetwork.
+
+    Examples
+    --------
+    >>> import cvxrelu as cr
+    >>> X, Y = cr.datasets.spiral()
+    >>> f = cr.bidual(X, Y, beta=1e-2)
+    >>> p = f.solve()
+    >>> net = f.network()
+    >>> abs(net.objective(X, Y, 1e-2) - p) <= 1e-5 * p
+    True
+    """
+    X = as_data(X)
+    n = X.shape[0]
+    Y = prepare_targets(Y, n, loss)
+    beta = as_beta(beta)
+    check_choice(form, ("auto",) + FORMS, "form")
+    arr = resolve_patterns(X, patterns)
+    basis = arr.basis
+    Xr = X @ basis
+    r, c, P = basis.shape[1], Y.shape[1], arr.n_patterns
+    cells = None
+    if form in ("auto", "rays", "simplicial") and r <= 4 or (form == "inner" and r <= 3):
+        if form != "auto" or r <= 3:
+            cells = cell_rays(Xr, arr.masks)
+    form = choose_form(form, r, c, cells)
+    if form in ("rays", "simplicial") and cells is None:
+        cells = cell_rays(Xr, arr.masks)
+    blocks = gauge_blocks(Xr, arr.masks, c, form, rays=cells)
+
+    # fit operator: F = Σ_i D_i Xr V_i = [D_1 Xr | … | D_P Xr] @ V
+    Bx = (arr.masks.T[:, :, None] * Xr[None, :, :]).transpose(1, 0, 2).reshape(n, P * r)
+    F = (blocks.operator.T @ Bx.T).T @ blocks.theta
+    beta_param = cp.Parameter(nonneg=True, value=beta, name="beta")
+    objective = cp.Minimize(loss_term(F, Y, loss) + beta_param * blocks.penalty)
+    problem = cp.Problem(objective, blocks.constraints)
+    bound = combine_bounds(blocks.bound, arr.exact)
+    if bound != "exact":
+        log.info("bidual: form %r on %s patterns gives a %s bound", form,
+                 "all" if arr.exact else "a subset of", bound)
+
+    def recover(refit=True, solver=None):
+        H, G, _ = blocks.factors()
+        Hd = basis @ H
+        if not refit:
+            return network_from_factors(Hd, G).pruned()
+        return refit_second_layer(X, Y, float(beta_param.value), Hd, solver=solver, loss=loss)
+
+    variables = {"V": blocks.V, "theta": blocks.theta, "F": F, **blocks.aux}
+    return Formulation(problem=problem, beta=beta_param, X=X, Y=Y, program="bidual", form=form,
+                       bound=bound, variables=variables, recover=recover, arrangement=arr,
+                       loss=loss, info={"rank": r, "n_patterns": P, "set_bound": blocks.bound,
+                                        "blocks": blocks})

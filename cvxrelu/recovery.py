@@ -1,0 +1,74 @@
+"""Network recovery from a convex solution (Remark 5.1, (49)) and the second-layer refit.
+
+Given candidate first-layer neurons u_j (unit norm), the best second layer solves the convex
+group lasso
+
+    min_V  ½‖Σ_j (X u_j)_+ v_jᵀ − Y‖²_F + β Σ_j ‖v_j‖₂,
+
+which is the rescaled primal (25) with the u_j fixed. Its value is an upper bound on p*
+(it is a real network's objective); with the optimal neurons it equals p*.
+"""
+
+from __future__ import annotations
+
+import cvxpy as cp
+import numpy as np
+
+from .network import ReLUNetwork
+from .solvers import run_solver
+
+__all__ = ["network_from_factors", "refit_second_layer", "dedupe_directions"]
+
+
+def dedupe_directions(U: np.ndarray, tol: float = 1e-9) -> np.ndarray:
+    """Normalize columns and drop (near-)repeated directions."""
+    norms = np.linalg.norm(U, axis=0)
+    U = U[:, norms > 0] / norms[norms > 0]
+    if U.shape[1] == 0:
+        return U
+    keep = [0]
+    for j in range(1, U.shape[1]):
+        if np.min(np.linalg.norm(U[:, keep] - U[:, [j]], axis=0)) > tol:
+            keep.append(j)
+    return U[:, keep]
+
+
+def network_from_factors(H: np.ndarray, G: np.ndarray) -> ReLUNetwork:
+    """Neurons from V = Σ_j h_j g_jᵀ: u_j = h_j √(‖g_j‖/‖h_j‖), v_j = g_j √(‖h_j‖/‖g_j‖),
+    so that ½(‖u_j‖² + ‖v_j‖²) = ‖h_j‖‖g_j‖ (balanced; H is d × m, G is m × c)."""
+    nh = np.linalg.norm(H, axis=0)
+    ng = np.linalg.norm(G, axis=1)
+    keep = (nh > 0) & (ng > 0)
+    s = np.sqrt(ng[keep] / nh[keep])
+    return ReLUNetwork(H[:, keep] * s, G[keep] / s[:, None])
+
+
+def refit_second_layer(X: np.ndarray, Y: np.ndarray, beta: float, U: np.ndarray,
+                       solver=None, loss="squared", **solver_kwargs) -> ReLUNetwork:
+    """Best second layer for fixed unit neurons U (d × m): the group lasso above.
+
+    Returns the balanced, pruned network; its primal objective (5) equals the group lasso's
+    value.
+    """
+    U = dedupe_directions(U)
+    d, m = U.shape
+    c = Y.shape[1]
+    if m == 0:
+        return ReLUNetwork(np.zeros((d, 0)), np.zeros((0, c)))
+    Hact = np.maximum(X @ U, 0.0)
+    active = np.linalg.norm(Hact, axis=0) > 0
+    U, Hact = U[:, active], Hact[:, active]
+    if U.shape[1] == 0:
+        return ReLUNetwork(np.zeros((d, 0)), np.zeros((0, c)))
+    V = cp.Variable((U.shape[1], c))
+    F = Hact @ V
+    if loss == "squared":
+        fit = 0.5 * cp.sum_squares(F - Y)
+    else:
+        from .losses import get_loss
+
+        fit = get_loss(loss).expr(F, Y)
+    prob = cp.Problem(cp.Minimize(fit + beta * cp.sum(cp.norm(V, 2, axis=1))))
+    run_solver(prob, solver=solver, **solver_kwargs)
+    Vv = V.value
+    return network_from_factors(U, Vv).pruned(1e-9)

@@ -1,0 +1,87 @@
+"""Running a CVXPY problem with clear errors: missing solvers, MOSEK without a license,
+and statuses that prove nothing (infeasible, unbounded, inaccurate, iteration limits)."""
+
+from __future__ import annotations
+
+import warnings
+
+import cvxpy as cp
+
+from .errors import InvalidInputError, SolverError, SolverNotInstalledError
+
+__all__ = ["default_solver", "installed_solvers", "mosek_available", "run_solver"]
+
+_PREFERENCE = ("CLARABEL", "MOSEK", "SCS")
+
+
+def installed_solvers() -> list:
+    return list(cp.installed_solvers())
+
+
+def mosek_available() -> bool:
+    """True when MOSEK is installed *and* licensed (a tiny problem solves)."""
+    if "MOSEK" not in cp.installed_solvers():
+        return False
+    x = cp.Variable()
+    try:
+        cp.Problem(cp.Minimize(x), [x >= 1]).solve(solver="MOSEK")
+    except Exception:  # no license, expired license, ...
+        return False
+    return True
+
+
+def default_solver() -> str:
+    for name in _PREFERENCE:
+        if name in cp.installed_solvers() and (name != "MOSEK" or mosek_available()):
+            return name
+    raise SolverNotInstalledError(
+        "no conic solver that handles semidefinite cones is installed; "
+        "`pip install clarabel` (a dependency of cvxrelu) fixes this."
+    )
+
+
+def run_solver(problem: cp.Problem, solver=None, **kwargs) -> float:
+    """Solve ``problem`` and return its value, or raise a :class:`SolverError` that says what
+    happened and what to try. Only the statuses ``optimal`` count as a solution."""
+    if solver is None:
+        solver = default_solver()
+    if not isinstance(solver, str):
+        raise InvalidInputError(f"solver must be a solver name such as 'CLARABEL'; got {solver!r}.")
+    solver = solver.upper()
+    if solver not in cp.installed_solvers():
+        raise SolverNotInstalledError(
+            f"solver {solver!r} is not installed (installed: {', '.join(cp.installed_solvers())}); "
+            f"install it (e.g. `pip install {solver.lower()}`) or pass solver='CLARABEL'."
+        )
+    kwargs.setdefault("canon_backend", "SCIPY")
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*dimension greater than 2.*")
+            value = problem.solve(solver=solver, **kwargs)
+    except cp.error.SolverError as exc:
+        text = str(exc)
+        if "licen" in text.lower() or (solver == "MOSEK" and not mosek_available()):
+            raise SolverNotInstalledError(
+                f"{solver} is installed but has no valid license ({text.strip()[:200]}); "
+                "use solver='CLARABEL' or install a MOSEK license."
+            ) from exc
+        raise SolverError(
+            f"{solver} failed ({text.strip()[:300]}); try another solver (solver='SCS' or "
+            "'CLARABEL') or rescale the data."
+        ) from exc
+    status = problem.status
+    if status == cp.OPTIMAL:
+        return float(value)
+    hints = {
+        cp.OPTIMAL_INACCURATE: "the solver stopped before reaching its tolerances; try "
+                               "solver='CLARABEL', more iterations (max_iter=...), or rescaled data",
+        cp.INFEASIBLE: "the constraints cannot all hold; check constraints you added",
+        cp.UNBOUNDED: "the objective is unbounded below; check constraints/losses you added",
+        cp.INFEASIBLE_INACCURATE: "the solver suspects infeasibility but is not sure",
+        cp.UNBOUNDED_INACCURATE: "the solver suspects unboundedness but is not sure",
+        cp.USER_LIMIT: "an iteration or time limit was hit; raise it",
+    }
+    raise SolverError(
+        f"{solver} ended with status {status!r} (value {value}); {hints.get(status, 'no solution')}. "
+        "Nothing is reported as optimal."
+    )
