@@ -11,9 +11,11 @@ drivers solve them at scale and end with a certificate (upper bound, lower bound
 >>> net = f.network()                      # a real ReLU network attaining p*
 """
 
-from . import datasets
+from . import datasets, losses
 from .arrangements import Arrangement, sign_patterns
 from .builders.bidual import bidual
+from .builders.copositive import copositive
+from .builders.spike_free import is_spike_free, spike_free
 from .conv_network import ConvReLUNetwork
 from .errors import (
     CertificateError,
@@ -45,8 +47,12 @@ __all__ = [
     "SolverNotInstalledError",
     "UnsupportedError",
     "bidual",
+    "copositive",
+    "is_spike_free",
+    "spike_free",
     "cone_gauge",
     "datasets",
+    "losses",
     "patch_matrix",
     "patches",
     "sign_patterns",

@@ -56,7 +56,8 @@ class Formulation:
 
     def __init__(self, *, problem: cp.Problem, beta: cp.Parameter, X, Y, program: str,
                  form: str, bound: str, variables: dict, recover: Callable,
-                 arrangement=None, loss="squared", info: dict | None = None):
+                 arrangement=None, loss="squared", info: dict | None = None,
+                 before_solve: Callable | None = None):
         self.problem = problem
         self.beta = beta
         self.X = X
@@ -69,6 +70,7 @@ class Formulation:
         self.loss = loss
         self.info = dict(info or {})
         self._recover = recover
+        self._before_solve = before_solve
         self._value = None
         self._solved_beta = None
         self.solve_time = None
@@ -88,6 +90,8 @@ class Formulation:
         status other than optimal, and SolverNotInstalledError for a missing solver.
         """
         as_beta(self.beta.value, "beta")
+        if self._before_solve is not None:
+            self._before_solve()
         t0 = time.perf_counter()
         self._value = None
         value = run_solver(self.problem, solver=solver, **solver_kwargs)
@@ -116,7 +120,7 @@ class Formulation:
         return Formulation(problem=prob, beta=self.beta, X=self.X, Y=self.Y, program=self.program,
                            form=self.form, bound=bound, variables=self.variables,
                            recover=self._recover, arrangement=self.arrangement, loss=self.loss,
-                           info=self.info)
+                           info=self.info, before_solve=self._before_solve)
 
     # -------------------------------------------------------------- network
     def network(self, refit: bool = True, solver=None):

@@ -208,7 +208,7 @@ def nonnegative_factor(M: np.ndarray, k: int, tol: float = 1e-9):
     LQ = L @ Q
     a = np.maximum(LQ[:k], 0.0)
     g = LQ[k:]
-    weight = np.linalg.norm(a, axis=0) * np.linalg.norm(g, axis=0)
+    weight = np.linalg.norm(a, axis=0) * (np.linalg.norm(g, axis=0) if g.shape[0] else 1.0)
     sel = weight > tol * max(weight.max(), 1e-300)
     return a[:, sel], g[:, sel]
 
@@ -369,19 +369,7 @@ def gauge_blocks(Xr: np.ndarray, masks: np.ndarray, c: int, form: str,
     z, S, tri, q = _sym_param(P, s, "paper_G")
     idxV = _entries(tri, q, P, np.arange(r), np.arange(r, s)).ravel()
     theta = cp.reshape(z[idxV], (P * r, c), order="C")
-    ju, jv = np.triu_indices(Xnz.shape[0])
-    au, av = np.triu_indices(r)
-    blocks = []
-    for i in range(P):
-        A = A_list[i]
-        coef = A[ju][:, au] * A[jv][:, av] + np.where(au != av, 1.0, 0.0) * A[ju][:, av] * A[jv][:, au]
-        blocks.append(coef)
-    # place block i's columns at z indices of its W1 entries
-    cols_W1 = np.arange(P)[:, None] * q + tri[au, av][None, :]
-    C = sp.block_diag(blocks, format="csr")
-    colmap = sp.csr_matrix((np.ones(cols_W1.size), (np.arange(cols_W1.size), cols_W1.ravel())),
-                           shape=(cols_W1.size, P * q))
-    constraints = [cp.constraints.PSD(S), (C @ colmap) @ z >= 0]
+    constraints = [cp.constraints.PSD(S), paper_cone_operator(A_list, tri, q, r) @ z >= 0]
     coef = np.zeros(P * q)
     diag = tri[np.arange(s), np.arange(s)]
     coef[(np.arange(P)[:, None] * q + diag[None, :]).ravel()] = 0.5
@@ -389,6 +377,24 @@ def gauge_blocks(Xr: np.ndarray, masks: np.ndarray, c: int, form: str,
     return GaugeBlocks(form="paper", bound="lower", n_cells=P, r=r, c=c,
                        operator=sp.identity(P * r, format="csr"), theta=theta, penalty=penalty,
                        constraints=constraints, aux={"z": z, "tri": (tri, q)}, _A=A_list)
+
+
+def paper_cone_operator(A_list, tri, q, r) -> sp.csr_matrix:
+    """Sparse operator L with L z = the upper triangles of A_i W_i A_iᵀ for every block i,
+    where W_i is the leading r × r block of the i-th symmetric matrix parametrized by z
+    (the elementwise-nonnegativity part of the copositive relaxation (19))."""
+    P = len(A_list)
+    au, av = np.triu_indices(r)
+    blocks = []
+    for A in A_list:
+        ju, jv = np.triu_indices(A.shape[0])
+        coef = A[ju][:, au] * A[jv][:, av] + np.where(au != av, 1.0, 0.0) * A[ju][:, av] * A[jv][:, au]
+        blocks.append(coef)
+    cols = np.arange(P)[:, None] * q + tri[au, av][None, :]
+    C = sp.block_diag(blocks, format="csr")
+    colmap = sp.csr_matrix((np.ones(cols.size), (np.arange(cols.size), cols.ravel())),
+                           shape=(cols.size, P * q))
+    return (C @ colmap).tocsr()
 
 
 # -------------------------------------------------------------- single cell
