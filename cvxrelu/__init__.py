@@ -11,11 +11,14 @@ drivers solve them at scale and end with a certificate (upper bound, lower bound
 >>> net = f.network()                      # a real ReLU network attaining p*
 """
 
-from . import datasets, losses
+from . import baselines, datasets, losses
 from .arrangements import Arrangement, sign_patterns
+from .baselines import LinearSolution, TrainResult, linear_network, train_sgd
 from .builders.bidual import bidual
+from .builders.conv import conv_bidual
 from .builders.copositive import copositive
 from .builders.spike_free import is_spike_free, spike_free
+from .closed_form import ClosedFormSolution, Whitening, closed_form, is_whitened, whiten
 from .conv_network import ConvReLUNetwork
 from .errors import (
     CertificateError,
@@ -34,6 +37,16 @@ from .sets import GaugeTerm, cone_gauge
 __version__ = "0.1.0"
 
 __all__ = [
+    "ClosedFormSolution",
+    "LinearSolution",
+    "TrainResult",
+    "Whitening",
+    "baselines",
+    "closed_form",
+    "is_whitened",
+    "linear_network",
+    "train_sgd",
+    "whiten",
     "Arrangement",
     "CertificateError",
     "ConvReLUNetwork",
@@ -51,6 +64,7 @@ __all__ = [
     "is_spike_free",
     "spike_free",
     "cone_gauge",
+    "conv_bidual",
     "datasets",
     "losses",
     "patch_matrix",

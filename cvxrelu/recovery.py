@@ -44,22 +44,26 @@ def network_from_factors(H: np.ndarray, G: np.ndarray) -> ReLUNetwork:
 
 
 def refit_second_layer(X: np.ndarray, Y: np.ndarray, beta: float, U: np.ndarray,
-                       solver=None, loss="squared", **solver_kwargs) -> ReLUNetwork:
+                       solver=None, loss="squared", activations=None, **solver_kwargs):
     """Best second layer for fixed unit neurons U (d × m): the group lasso above.
 
-    Returns the balanced, pruned network; its primal objective (5) equals the group lasso's
-    value.
+    ``activations(U)`` gives the hidden features (n × m); the default is relu(X U). The CNN
+    builder passes Σ_k relu(X_k U) (global sum pooling, (50)).
+
+    Returns the balanced, pruned network (a ReLUNetwork, or (U, V) when ``activations`` is
+    given); its primal objective equals the group lasso's value.
     """
     U = dedupe_directions(U)
     d, m = U.shape
     c = Y.shape[1]
-    if m == 0:
-        return ReLUNetwork(np.zeros((d, 0)), np.zeros((0, c)))
-    Hact = np.maximum(X @ U, 0.0)
-    active = np.linalg.norm(Hact, axis=0) > 0
-    U, Hact = U[:, active], Hact[:, active]
+    act = activations or (lambda W: np.maximum(X @ W, 0.0))
+    if m:
+        Hact = act(U)
+        active = np.linalg.norm(Hact, axis=0) > 0
+        U, Hact = U[:, active], Hact[:, active]
     if U.shape[1] == 0:
-        return ReLUNetwork(np.zeros((d, 0)), np.zeros((0, c)))
+        U0, V0 = np.zeros((d, 0)), np.zeros((0, c))
+        return (U0, V0) if activations else ReLUNetwork(U0, V0)
     V = cp.Variable((U.shape[1], c))
     F = Hact @ V
     if loss == "squared":
@@ -70,5 +74,5 @@ def refit_second_layer(X: np.ndarray, Y: np.ndarray, beta: float, U: np.ndarray,
         fit = get_loss(loss).expr(F, Y)
     prob = cp.Problem(cp.Minimize(fit + beta * cp.sum(cp.norm(V, 2, axis=1))))
     run_solver(prob, solver=solver, **solver_kwargs)
-    Vv = V.value
-    return network_from_factors(U, Vv).pruned(1e-9)
+    net = network_from_factors(U, V.value).pruned(1e-9)
+    return (net.W1, net.W2) if activations else net

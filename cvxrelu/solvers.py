@@ -40,6 +40,28 @@ def default_solver() -> str:
     )
 
 
+#: Clarabel settings tried, in order, when a solve ends "optimal_inaccurate" (stalled
+#: progress); a retry counts only if it reaches the status "optimal".
+CLARABEL_RETRIES = (
+    {"static_regularization_constant": 1e-7},
+    {"static_regularization_constant": 1e-6, "max_step_fraction": 0.95},
+)
+
+
+def _solve_with_retries(problem, solver, kwargs):
+    attempts = [{}]
+    if solver == "CLARABEL":
+        attempts += [r for r in CLARABEL_RETRIES if not set(r) & set(kwargs)]
+    for extra in attempts:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*dimension greater than 2.*")
+            warnings.filterwarnings("ignore", message="Solution may be inaccurate.*")
+            value = problem.solve(solver=solver, **kwargs, **extra)
+        if problem.status != cp.OPTIMAL_INACCURATE:
+            break
+    return value
+
+
 def run_solver(problem: cp.Problem, solver=None, **kwargs) -> float:
     """Solve ``problem`` and return its value, or raise a :class:`SolverError` that says what
     happened and what to try. Only the statuses ``optimal`` count as a solution."""
@@ -54,10 +76,11 @@ def run_solver(problem: cp.Problem, solver=None, **kwargs) -> float:
             f"install it (e.g. `pip install {solver.lower()}`) or pass solver='CLARABEL'."
         )
     kwargs.setdefault("canon_backend", "SCIPY")
+    if solver == "CLARABEL":
+        # the default of 200 iterations stops some nonsmooth-loss programs "inaccurate"
+        kwargs.setdefault("max_iter", 1000)
     try:
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=".*dimension greater than 2.*")
-            value = problem.solve(solver=solver, **kwargs)
+        value = _solve_with_retries(problem, solver, kwargs)
     except cp.error.SolverError as exc:
         text = str(exc)
         if "licen" in text.lower() or (solver == "MOSEK" and not mosek_available()):

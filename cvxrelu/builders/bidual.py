@@ -17,7 +17,7 @@ import numpy as np
 from .._validate import as_beta, as_data, as_targets, check_choice
 from ..arrangements import Arrangement, reduce_rank, sign_patterns
 from ..cells import cell_rays
-from ..errors import InvalidInputError
+from ..errors import InvalidInputError, SolverError
 from ..formulation import Formulation, combine_bounds
 from ..recovery import network_from_factors, refit_second_layer
 from ..sets import EXACT_MAX_RAYS, FORMS, gauge_blocks
@@ -159,9 +159,17 @@ def bidual(X, Y, beta, patterns=None, form: str = "auto", loss="squared") -> For
     def recover(refit=True, solver=None):
         H, G, _ = blocks.factors()
         Hd = basis @ H
+        direct = network_from_factors(Hd, G).pruned()
         if not refit:
-            return network_from_factors(Hd, G).pruned()
-        return refit_second_layer(X, Y, float(beta_param.value), Hd, solver=solver, loss=loss)
+            return direct
+        try:
+            net = refit_second_layer(X, Y, float(beta_param.value), Hd, solver=solver, loss=loss)
+        except SolverError as exc:
+            log.warning("second-layer refit failed (%s); returning the factorized network", exc)
+            return direct
+        # the refit can only improve on the factorization; keep the better real network
+        b = float(beta_param.value)
+        return net if net.objective(X, Y, b, loss) <= direct.objective(X, Y, b, loss) else direct
 
     variables = {"V": blocks.V, "theta": blocks.theta, "F": F, **blocks.aux}
     return Formulation(problem=problem, beta=beta_param, X=X, Y=Y, program="bidual", form=form,
