@@ -57,7 +57,7 @@ class Formulation:
     def __init__(self, *, problem: cp.Problem, beta: cp.Parameter, X, Y, program: str,
                  form: str, bound: str, variables: dict, recover: Callable,
                  arrangement=None, loss="squared", info: dict | None = None,
-                 before_solve: Callable | None = None):
+                 before_solve: Callable | None = None, value_scale: float = 1.0):
         self.problem = problem
         self.beta = beta
         self.X = X
@@ -71,6 +71,7 @@ class Formulation:
         self.info = dict(info or {})
         self._recover = recover
         self._before_solve = before_solve
+        self.value_scale = float(value_scale)
         self._value = None
         self._solved_beta = None
         self.solve_time = None
@@ -86,6 +87,10 @@ class Formulation:
     def solve(self, solver=None, **solver_kwargs) -> float:
         """Solve with a conic solver (default Clarabel) and return the optimal value.
 
+        The problem may be built on internally rescaled data (see :mod:`cvxrelu._scaling`);
+        the value returned is always on the original scale (``value_scale`` times the
+        CVXPY problem's value).
+
         Raises :class:`~cvxrelu.errors.SolverError` if the solver fails or ends with any
         status other than optimal, and SolverNotInstalledError for a missing solver.
         """
@@ -94,7 +99,7 @@ class Formulation:
             self._before_solve()
         t0 = time.perf_counter()
         self._value = None
-        value = run_solver(self.problem, solver=solver, **solver_kwargs)
+        value = self.value_scale * run_solver(self.problem, solver=solver, **solver_kwargs)
         self.solve_time = time.perf_counter() - t0
         self.solver = solver
         self._value = value
@@ -120,7 +125,8 @@ class Formulation:
         return Formulation(problem=prob, beta=self.beta, X=self.X, Y=self.Y, program=self.program,
                            form=self.form, bound=bound, variables=self.variables,
                            recover=self._recover, arrangement=self.arrangement, loss=self.loss,
-                           info=self.info, before_solve=self._before_solve)
+                           info=self.info, before_solve=self._before_solve,
+                           value_scale=self.value_scale)
 
     # -------------------------------------------------------------- network
     def network(self, refit: bool = True, solver=None):

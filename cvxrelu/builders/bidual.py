@@ -19,6 +19,7 @@ from ..arrangements import Arrangement, reduce_rank, sign_patterns
 from ..cells import cell_rays
 from ..errors import InvalidInputError, SolverError
 from ..formulation import Formulation, combine_bounds
+from .._scaling import data_scale
 from ..recovery import network_from_factors, refit_second_layer
 from ..sets import EXACT_MAX_RAYS, FORMS, gauge_blocks
 
@@ -134,7 +135,9 @@ def bidual(X, Y, beta, patterns=None, form: str = "auto", loss="squared") -> For
     check_choice(form, ("auto",) + FORMS, "form")
     arr = resolve_patterns(X, patterns)
     basis = arr.basis
-    Xr = X @ basis
+    scale = data_scale(X, Y, loss)                     # solve on data of order one
+    Xs, Ys = X / scale.x, Y / scale.y
+    Xr = Xs @ basis
     r, c, P = basis.shape[1], Y.shape[1], arr.n_patterns
     cells = None
     if form in ("auto", "rays", "simplicial") and r <= 4 or (form == "inner" and r <= 3):
@@ -149,21 +152,26 @@ def bidual(X, Y, beta, patterns=None, form: str = "auto", loss="squared") -> For
     Bx = (arr.masks.T[:, :, None] * Xr[None, :, :]).transpose(1, 0, 2).reshape(n, P * r)
     F = (blocks.operator.T @ Bx.T).T @ blocks.theta
     beta_param = cp.Parameter(nonneg=True, value=beta, name="beta")
-    objective = cp.Minimize(loss_term(F, Y, loss) + beta_param * blocks.penalty)
+    beta_int = cp.Parameter(nonneg=True, value=scale.beta_internal(beta), name="beta_scaled")
+    objective = cp.Minimize(loss_term(F, Ys, loss) + beta_int * blocks.penalty)
     problem = cp.Problem(objective, blocks.constraints)
     bound = combine_bounds(blocks.bound, arr.exact)
     if bound != "exact":
         log.info("bidual: form %r on %s patterns gives a %s bound", form,
                  "all" if arr.exact else "a subset of", bound)
 
+    def sync():
+        beta_int.value = scale.beta_internal(beta_param.value)
+
     def recover(refit=True, solver=None):
         H, G, _ = blocks.factors()
         Hd = basis @ H
-        direct = network_from_factors(Hd, G).pruned()
+        direct = scale.unscale_network(network_from_factors(Hd, G).pruned())
         if not refit:
             return direct
         try:
-            net = refit_second_layer(X, Y, float(beta_param.value), Hd, solver=solver, loss=loss)
+            net = scale.unscale_network(refit_second_layer(
+                Xs, Ys, float(beta_int.value), Hd, solver=solver, loss=loss))
         except SolverError as exc:
             log.warning("second-layer refit failed (%s); returning the factorized network", exc)
             return direct
@@ -171,8 +179,11 @@ def bidual(X, Y, beta, patterns=None, form: str = "auto", loss="squared") -> For
         b = float(beta_param.value)
         return net if net.objective(X, Y, b, loss) <= direct.objective(X, Y, b, loss) else direct
 
-    variables = {"V": blocks.V, "theta": blocks.theta, "F": F, **blocks.aux}
+    # user-facing variables on the original scale: F = y·F_s, V = (y/x)·V_s
+    variables = {"V": (scale.y / scale.x) * blocks.V, "F": scale.y * F,
+                 "theta": blocks.theta, **blocks.aux}
     return Formulation(problem=problem, beta=beta_param, X=X, Y=Y, program="bidual", form=form,
                        bound=bound, variables=variables, recover=recover, arrangement=arr,
                        loss=loss, info={"rank": r, "n_patterns": P, "set_bound": blocks.bound,
-                                        "blocks": blocks})
+                                        "blocks": blocks, "scale": scale},
+                       before_solve=sync, value_scale=scale.value)

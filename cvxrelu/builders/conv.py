@@ -23,6 +23,7 @@ from ..cells import cell_rays
 from ..conv_network import ConvReLUNetwork
 from ..formulation import Formulation, combine_bounds
 from ..patches import as_images, patch_matrix, patches
+from .._scaling import data_scale
 from ..recovery import refit_second_layer
 from ..sets import FORMS, gauge_blocks
 from .bidual import choose_form, loss_term, prepare_targets, resolve_patterns
@@ -71,6 +72,8 @@ def conv_bidual(images, Y, beta, kernel_size=3, stride=1, padding=0, patterns=No
     else:
         arr = resolve_patterns(M, patterns)
     basis = arr.basis
+    scale = data_scale(M, Y, loss)                     # solve on data of order one
+    Pk, M, Ys = Pk / scale.x, M / scale.x, Y / scale.y
     Mr = M @ basis
     r, c, P = basis.shape[1], Y.shape[1], arr.n_patterns
     cells = None
@@ -85,7 +88,8 @@ def conv_bidual(images, Y, beta, kernel_size=3, stride=1, padding=0, patterns=No
     Bx = np.einsum("knp,knr->npr", masks.astype(float), Xk).reshape(n, P * r)
     F = (blocks.operator.T @ Bx.T).T @ blocks.theta
     beta_param = cp.Parameter(nonneg=True, value=beta, name="beta")
-    problem = cp.Problem(cp.Minimize(loss_term(F, Y, loss) + beta_param * blocks.penalty),
+    beta_int = cp.Parameter(nonneg=True, value=scale.beta_internal(beta), name="beta_scaled")
+    problem = cp.Problem(cp.Minimize(loss_term(F, Ys, loss) + beta_int * blocks.penalty),
                          blocks.constraints)
     bound = combine_bounds(blocks.bound, arr.exact)
     C = imgs.shape[1]
@@ -97,18 +101,25 @@ def conv_bidual(images, Y, beta, kernel_size=3, stride=1, padding=0, patterns=No
         H, G, _ = blocks.factors()
         Uf = basis @ H
         if refit:
-            W1, W2 = refit_second_layer(None, Y, float(beta_param.value), Uf, solver=solver,
+            W1, W2 = refit_second_layer(None, Ys, float(beta_int.value), Uf, solver=solver,
                                         loss=loss, activations=activations)
         else:
             from ..recovery import network_from_factors
 
             net = network_from_factors(Uf, G).pruned()
             W1, W2 = net.W1, net.W2
-        return ConvReLUNetwork.from_patch_weights(W1, W2, kernel_size, in_channels=C,
-                                                  stride=stride, padding=padding, pooling=pooling)
+        W1, W2 = scale.unscale_weights(W1, W2)
+        net = ConvReLUNetwork.from_patch_weights(W1, W2, kernel_size, in_channels=C,
+                                                 stride=stride, padding=padding, pooling=pooling)
+        return net.balanced() if net.n_filters else net
+
+    def sync():
+        beta_int.value = scale.beta_internal(beta_param.value)
 
     return Formulation(problem=problem, beta=beta_param, X=imgs, Y=Y, program="conv_bidual",
-                       form=form, bound=bound, variables={"V": blocks.V, "F": F, **blocks.aux},
+                       form=form, bound=bound, variables={"V": (scale.y / scale.x) * blocks.V,
+                                                  "F": scale.y * F, **blocks.aux},
                        recover=recover, arrangement=arr, loss=loss,
+                       before_solve=sync, value_scale=scale.value,
                        info={"rank": r, "n_patterns": P, "n_patches": K, "patch_size": h,
                              "pooling": pooling})
