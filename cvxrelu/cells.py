@@ -80,17 +80,17 @@ def cell_rays(Xr: np.ndarray, masks: np.ndarray) -> Cells:
     M = masks[nz].astype(np.float64)              # (n', P)
     # violations of cell i by candidate k: rows in D with x̂ᵀw < 0 plus rows not in D with > 0
     viol = M.T @ neg + (1.0 - M).T @ pos          # (P, K)
-    rays = []
-    for i in range(masks.shape[1]):
-        R = W[:, viol[i] == 0]
-        if R.shape[1] == 0:
-            raise InvalidInputError(
-                f"pattern {i} does not define a cell with nonempty interior for this X; pass "
-                "patterns produced by sign_patterns(X)."
-            )
-        if r >= 2:
-            R = _drop_interior(R)
-        rays.append(R)
+    cell_idx, cand_idx = np.nonzero(viol == 0)
+    counts = np.bincount(cell_idx, minlength=masks.shape[1])
+    if np.any(counts == 0):
+        i = int(np.flatnonzero(counts == 0)[0])
+        raise InvalidInputError(
+            f"pattern {i} does not define a cell with nonempty interior for this X; pass "
+            "patterns produced by sign_patterns(X)."
+        )
+    splits = np.split(cand_idx, np.cumsum(counts)[:-1])
+    rays = [W[:, idx] if (r != 2 or idx.size <= 2) else _drop_interior(W[:, idx])
+            for idx in splits]
     return Cells(rays=rays)
 
 

@@ -284,27 +284,21 @@ def _lifted_rays(pieces, n_cells, r, c, name):
         # W (k × c) entries, theta rows ordered (block, ray)
         idxW = _entries(tri, q, B, np.arange(k), np.arange(k, s)).ravel()
         thetas.append(cp.reshape(z[idxW], (B * k, c), order="C"))
-        # penalty ½(⟨RᵀR, N⟩ + tr Z): a linear functional of z
-        coef = np.zeros(B * q)
-        for b, pid in enumerate(pids):
-            R = pieces[pid][1]
-            Gm = R.T @ R
-            full = np.zeros((s, s))
-            full[:k, :k] = Gm
-            full[k:, k:] = np.eye(c)
-            sym = 2 * np.triu(full, 1) + np.diag(np.diag(full))
-            coef[b * q + tri[np.triu_indices(s)]] += 0.5 * sym[np.triu_indices(s)]
+        # penalty ½(⟨RᵀR, N⟩ + tr Z): a linear functional of z (tri[upper] = 0..q−1)
+        Rs = np.stack([pieces[pid][1] for pid in pids])            # (B, r, k)
+        full = np.zeros((B, s, s))
+        full[:, :k, :k] = np.einsum("bra,brc->bac", Rs, Rs)
+        full[:, np.arange(k, s), np.arange(k, s)] = 1.0
+        iu = np.triu_indices(s)
+        weight = np.where(iu[0] == iu[1], 0.5, 1.0)               # ½ · (1 on diag, 2 off)
+        coef = (full[:, iu[0], iu[1]] * weight).ravel()
         penalty_terms.append(coef @ z)
-        # operator: cell-stacked V (n_cells·r × c) from this group's W
-        rows, cols, vals = [], [], []
-        for b, pid in enumerate(pids):
-            cell, R = pieces[pid]
-            rr, kk = np.meshgrid(np.arange(r), np.arange(k), indexing="ij")
-            rows.append((cell * r + rr).ravel())
-            cols.append((b * k + kk).ravel())
-            vals.append(R.ravel())
-        op = sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
-                           shape=(n_cells * r, B * k))
+        # operator: cell-stacked V (n_cells·r × c) from this group's W, V_cell = R W
+        cells_of = np.array([pieces[pid][0] for pid in pids])
+        rr, kk = np.meshgrid(np.arange(r), np.arange(k), indexing="ij")
+        rows = (cells_of[:, None, None] * r + rr[None]).ravel()
+        cols = (np.arange(B)[:, None, None] * k + kk[None]).ravel()
+        op = sp.csr_matrix((Rs.ravel(), (rows, cols)), shape=(n_cells * r, B * k))
         ops.append(op)
         groups.append((k, pids, z, (tri, q)))
     operator = sp.hstack(ops, format="csr")

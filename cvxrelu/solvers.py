@@ -3,6 +3,7 @@ and statuses that prove nothing (infeasible, unbounded, inaccurate, iteration li
 
 from __future__ import annotations
 
+import functools
 import warnings
 
 import cvxpy as cp
@@ -14,13 +15,20 @@ __all__ = ["default_solver", "installed_solvers", "mosek_available", "run_solver
 _PREFERENCE = ("CLARABEL", "MOSEK", "SCS")
 
 
+@functools.lru_cache(maxsize=1)
+def _installed() -> tuple:
+    # cvxpy probes every solver by importing it (~30 ms); solvers do not appear mid-run
+    return tuple(cp.installed_solvers())
+
+
 def installed_solvers() -> list:
-    return list(cp.installed_solvers())
+    return list(_installed())
 
 
+@functools.lru_cache(maxsize=1)
 def mosek_available() -> bool:
     """True when MOSEK is installed *and* licensed (a tiny problem solves)."""
-    if "MOSEK" not in cp.installed_solvers():
+    if "MOSEK" not in _installed():
         return False
     x = cp.Variable()
     try:
@@ -32,7 +40,7 @@ def mosek_available() -> bool:
 
 def default_solver() -> str:
     for name in _PREFERENCE:
-        if name in cp.installed_solvers() and (name != "MOSEK" or mosek_available()):
+        if name in _installed() and (name != "MOSEK" or mosek_available()):
             return name
     raise SolverNotInstalledError(
         "no conic solver that handles semidefinite cones is installed; "
@@ -70,9 +78,9 @@ def run_solver(problem: cp.Problem, solver=None, **kwargs) -> float:
     if not isinstance(solver, str):
         raise InvalidInputError(f"solver must be a solver name such as 'CLARABEL'; got {solver!r}.")
     solver = solver.upper()
-    if solver not in cp.installed_solvers():
+    if solver not in _installed():
         raise SolverNotInstalledError(
-            f"solver {solver!r} is not installed (installed: {', '.join(cp.installed_solvers())}); "
+            f"solver {solver!r} is not installed (installed: {', '.join(_installed())}); "
             f"install it (e.g. `pip install {solver.lower()}`) or pass solver='CLARABEL'."
         )
     kwargs.setdefault("canon_backend", "SCIPY")

@@ -126,3 +126,19 @@ def test_spike_free_verified_whitened_no_warning():
         warnings.simplefilter("error", SpikeFreeWarning)
         f = cr.spike_free(X, Y, 0.3)
     assert f.bound in ("exact", "lower")
+
+
+def test_closed_form_equals_spike_free_bidual_and_reports_failures():
+    X, Y = _whitened_digits(n=30, seed=2)
+    beta = 0.5
+    sol = cr.closed_form(X, Y, beta)
+    f = cr.spike_free(X, Y, beta, program="bidual")
+    p = f.solve(solver="CLARABEL")
+    if sol.exact:
+        assert rel(sol.value, p) < 1e-6
+    # the formula's network is always a real network: never below the convex optimum
+    assert sol.network.objective(X, Y, beta) >= p * (1 - 1e-7)
+    # non-whitened data: the exactness test must fail and say why
+    rng = np.random.default_rng(0)
+    bad = cr.closed_form(rng.standard_normal((10, 3)), rng.standard_normal((10, 2)), 0.1)
+    assert not bad.exact and bad.reason
