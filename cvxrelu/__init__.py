@@ -11,7 +11,7 @@ drivers solve them at scale and end with a certificate (upper bound, lower bound
 >>> net = f.network()                      # a real ReLU network attaining p*
 """
 
-from . import baselines, datasets, losses
+from . import baselines, datasets, losses, plot
 from .arrangements import Arrangement, sign_patterns
 from .baselines import LinearSolution, TrainResult, linear_network, train_sgd
 from .builders.bidual import bidual
@@ -32,11 +32,17 @@ from .errors import (
 from .formulation import Formulation
 from .network import ReLUNetwork
 from .patches import patch_matrix, patches
+from .path import PathResult, regularization_path
 from .sets import GaugeTerm, cone_gauge
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "ConvexReLUClassifier",
+    "ConvexReLURegressor",
+    "PathResult",
+    "plot",
+    "regularization_path",
     "ClosedFormSolution",
     "LinearSolution",
     "TrainResult",
@@ -71,3 +77,12 @@ __all__ = [
     "patches",
     "sign_patterns",
 ]
+
+
+def __getattr__(name):
+    # the scikit-learn estimators import scikit-learn, an optional extra: load them lazily
+    if name in ("ConvexReLURegressor", "ConvexReLUClassifier"):
+        from . import estimators
+
+        return getattr(estimators, name)
+    raise AttributeError(f"module 'cvxrelu' has no attribute {name!r}")

@@ -49,6 +49,15 @@ def candidate_rays(Xr: np.ndarray, max_candidates: int = 2_000_000) -> np.ndarra
         return np.array([[1.0, -1.0]])
     if r == 2:
         W = np.stack([-Xn[:, 1], Xn[:, 0]])
+    elif r == 3:
+        # lines where two planes meet: cross products of all pairs of normals
+        i, j = np.triu_indices(Xn.shape[0], 1)
+        if i.size > max_candidates:
+            raise PatternLimitError(
+                f"{i.size} candidate ray lines for rank 3; use form='inner' or 'paper'.")
+        C = np.cross(Xn[i], Xn[j])
+        norms = np.linalg.norm(C, axis=1)
+        W = (C[norms > 1e-9] / norms[norms > 1e-9, None]).T
     else:
         count = math.comb(Xn.shape[0], r - 1)
         if count > max_candidates:

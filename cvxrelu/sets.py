@@ -338,7 +338,7 @@ def gauge_blocks(Xr: np.ndarray, masks: np.ndarray, c: int, form: str,
     Xnz = Xr[nz]
     A_list = [((2.0 * masks[nz, i] - 1.0)[:, None]) * Xnz for i in range(P)]
     if form == "inner":
-        if r <= 3:
+        if r <= 3 and (rays is not None or P * Xnz.shape[0] ** (r - 1) <= 5_000_000):
             cells = rays if rays is not None else cell_rays(Xr, masks)
             Rblk = _blockdiag(cells.rays)                    # (P r × K)
             K = Rblk.shape[1]

@@ -140,9 +140,9 @@ def bidual(X, Y, beta, patterns=None, form: str = "auto", loss="squared") -> For
     Xr = Xs @ basis
     r, c, P = basis.shape[1], Y.shape[1], arr.n_patterns
     cells = None
-    if form in ("auto", "rays", "simplicial") and r <= 4 or (form == "inner" and r <= 3):
-        if form != "auto" or r <= 3:
-            cells = cell_rays(Xr, arr.masks)
+    small = P * n ** max(r - 1, 1) <= 5_000_000       # extreme rays are cheap to find
+    if form in ("rays", "simplicial") or (form in ("auto", "inner") and r <= 3 and small):
+        cells = cell_rays(Xr, arr.masks)
     form = choose_form(form, r, c, cells)
     if form in ("rays", "simplicial") and cells is None:
         cells = cell_rays(Xr, arr.masks)
