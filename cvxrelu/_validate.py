@@ -104,3 +104,19 @@ def as_seed_rng(seed) -> np.random.Generator:
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
         raise InvalidInputError(f"seed must be None, an int or a numpy Generator; got {seed!r}.")
     return np.random.default_rng(seed)
+
+
+#: default ceiling for one dense array a builder allocates (bytes)
+MEMORY_LIMIT_BYTES = 4 * 2 ** 30
+
+
+def check_memory(n_bytes: float, what: str, fix: str, limit: float | None = None) -> None:
+    """Raise PatternLimitError before allocating more than ``limit`` bytes."""
+    from .errors import PatternLimitError
+
+    limit = MEMORY_LIMIT_BYTES if limit is None else limit
+    if n_bytes > limit:
+        raise PatternLimitError(
+            f"{what} would need about {n_bytes / 2 ** 30:.1f} GiB (limit "
+            f"{limit / 2 ** 30:.1f} GiB); {fix}"
+        )

@@ -14,7 +14,7 @@ import logging
 import cvxpy as cp
 import numpy as np
 
-from .._validate import as_beta, as_data, as_targets, check_choice
+from .._validate import as_beta, as_data, as_targets, check_choice, check_memory
 from ..arrangements import Arrangement, reduce_rank, sign_patterns
 from ..cells import cell_rays
 from ..errors import InvalidInputError, SolverError
@@ -59,6 +59,10 @@ def resolve_patterns(X: np.ndarray, patterns) -> Arrangement:
     basis, _ = reduce_rank(X)
     return Arrangement(masks=masks, directions=np.zeros((X.shape[1], masks.shape[1])),
                        exact=False, rank=basis.shape[1], basis=basis, method="given")
+
+
+def P_count(arr) -> int:
+    return arr.masks.shape[1]
 
 
 def choose_form(form: str, r: int, c: int, cells=None) -> str:
@@ -135,6 +139,9 @@ def bidual(X, Y, beta, patterns=None, form: str = "auto", loss="squared") -> For
     check_choice(form, ("auto",) + FORMS, "form")
     arr = resolve_patterns(X, patterns)
     basis = arr.basis
+    check_memory(8.0 * n * P_count(arr) * max(arr.rank, 1) * 3, "the bi-dual's fit operator",
+                 "use fewer patterns (sign_patterns(X, method='sample', n_samples=...)) or the "
+                 "drivers cr.cutting_plane / cr.frank_wolfe, which never build it.")
     scale = data_scale(X, Y, loss)                     # solve on data of order one
     Xs, Ys = X / scale.x, Y / scale.y
     Xr = Xs @ basis

@@ -23,7 +23,7 @@ import logging
 import cvxpy as cp
 import numpy as np
 
-from .._validate import as_beta, as_data, as_targets, check_choice
+from .._validate import as_beta, as_data, as_targets, check_choice, check_memory
 from ..cells import cell_rays, triangulate
 from ..errors import UnsupportedError
 from ..formulation import Formulation, combine_bounds
@@ -156,6 +156,8 @@ def copositive(X, Y, beta, patterns=None, form: str = "auto", loss="squared") ->
     check_choice(form, ("auto",) + COPOSITIVE_FORMS, "form")
     arr = resolve_patterns(X, patterns)
     basis = arr.basis
+    check_memory(8.0 * n * n * arr.n_patterns * 10, "the copositive program's n×n operator",
+                 "use cr.bidual (same optimum, no n×n matrices) or fewer patterns.")
     scale = data_scale(X, Y)                           # solve on data of order one
     Xs, Ys = X / scale.x, Y / scale.y
     Xr = Xs @ basis
