@@ -11,7 +11,7 @@ drivers solve them at scale and end with a certificate (upper bound, lower bound
 >>> net = f.network()                      # a real ReLU network attaining p*
 """
 
-from . import baselines, datasets, losses, plot
+from . import baselines, datasets, drivers, losses, plot
 from .arrangements import Arrangement, sign_patterns
 from .baselines import LinearSolution, TrainResult, linear_network, train_sgd
 from .builders.bidual import bidual
@@ -20,6 +20,7 @@ from .builders.copositive import copositive
 from .builders.spike_free import is_spike_free, spike_free
 from .closed_form import ClosedFormSolution, Whitening, closed_form, is_whitened, whiten
 from .conv_network import ConvReLUNetwork
+from .drivers import Certificate, IterationRecord, SolveResult, certify, cutting_plane, frank_wolfe
 from .errors import (
     CertificateError,
     CvxReluError,
@@ -31,6 +32,7 @@ from .errors import (
 )
 from .formulation import Formulation
 from .network import ReLUNetwork
+from .oracle import DualOracle, cone_pca, dual_oracle
 from .patches import patch_matrix, patches
 from .path import PathResult, regularization_path
 from .sets import GaugeTerm, cone_gauge
@@ -38,6 +40,16 @@ from .sets import GaugeTerm, cone_gauge
 __version__ = "0.1.0"
 
 __all__ = [
+    "Certificate",
+    "DualOracle",
+    "IterationRecord",
+    "SolveResult",
+    "certify",
+    "cone_pca",
+    "cutting_plane",
+    "drivers",
+    "dual_oracle",
+    "frank_wolfe",
     "ConvexReLUClassifier",
     "ConvexReLURegressor",
     "PathResult",

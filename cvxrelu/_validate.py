@@ -12,12 +12,18 @@ import numpy as np
 
 from .errors import InvalidInputError
 
-__all__ = ["as_data", "as_targets", "as_beta", "check_choice", "as_seed_rng"]
+__all__ = ["as_data", "as_targets", "as_beta", "check_choice", "as_seed_rng", "as_real_matrix",
+           "as_positive_int"]
 
 
 def _as_float_array(value, name: str) -> np.ndarray:
     if value is None:
         raise InvalidInputError(f"{name} is None; pass a numeric array.")
+    raw = np.asarray(value) if not isinstance(value, np.ndarray) else value
+    if np.iscomplexobj(raw):
+        raise InvalidInputError(
+            f"{name} is complex; pass real-valued data (e.g. {name}.real or abs({name}))."
+        )
     try:
         arr = np.asarray(value, dtype=float)
     except (TypeError, ValueError) as exc:
@@ -71,14 +77,16 @@ def as_targets(Y, n: int, name: str = "Y") -> np.ndarray:
 
 
 def as_beta(beta, name: str = "beta") -> float:
-    """Return beta as a positive finite float."""
-    if isinstance(beta, bool) or not isinstance(beta, (numbers.Real, np.floating, np.integer)):
-        try:
-            beta = float(np.asarray(beta).item())
-        except (TypeError, ValueError):
+    """Return beta as a positive finite float (a real number or a 0-d/size-1 real array)."""
+    if not isinstance(beta, (numbers.Real, np.floating, np.integer)):
+        arr = np.asarray(beta) if not isinstance(beta, (str, bytes)) else np.asarray(None)
+        if arr.size != 1 or arr.dtype.kind not in "iuf":
             raise InvalidInputError(
                 f"{name} must be a positive real number; got {beta!r}."
-            ) from None
+            )
+        beta = arr.item()
+    if isinstance(beta, (bool, np.bool_)):
+        raise InvalidInputError(f"{name} must be a positive real number, not a bool ({beta!r}).")
     beta = float(beta)
     if not np.isfinite(beta) or beta <= 0:
         raise InvalidInputError(
@@ -120,3 +128,20 @@ def check_memory(n_bytes: float, what: str, fix: str, limit: float | None = None
             f"{what} would need about {n_bytes / 2 ** 30:.1f} GiB (limit "
             f"{limit / 2 ** 30:.1f} GiB); {fix}"
         )
+
+
+def as_real_matrix(value, name: str, allow_empty: bool = False) -> np.ndarray:
+    """A finite real 2-D float array (weights, constraint matrices, rays)."""
+    arr = _as_float_array(value, name)
+    if arr.ndim != 2:
+        raise InvalidInputError(f"{name} must be a 2-D array; got shape {arr.shape}.")
+    if not allow_empty and 0 in arr.shape:
+        raise InvalidInputError(f"{name} has an empty dimension (shape {arr.shape}).")
+    _check_finite(arr, name)
+    return arr
+
+
+def as_positive_int(value, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise InvalidInputError(f"{name} must be a positive integer; got {value!r}.")
+    return int(value)

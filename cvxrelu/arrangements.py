@@ -29,8 +29,9 @@ from .errors import InvalidInputError, PatternLimitError
 
 __all__ = ["Arrangement", "sign_patterns", "reduce_rank", "max_patterns_bound"]
 
-#: relative tolerance below which a singular value of X counts as zero
-RANK_RTOL = 1e-10
+#: relative tolerance below which a singular value of X counts as zero (App. A.2); smaller
+#: ones only make cells numerically degenerate (the recovered network is still evaluated on X)
+RANK_RTOL = 1e-8
 #: |x̂ᵀ w| below this (unit x̂, unit w) counts as "w lies on the hyperplane of x"
 ON_PLANE_TOL = 1e-10
 
@@ -210,7 +211,7 @@ def _cells_of(Xr: np.ndarray, limit: int):
 
 # ------------------------------------------------------------------------ public
 def sign_patterns(X, method: str = "auto", n_samples=None, seed=None,
-                  max_patterns: int = 200_000) -> Arrangement:
+                  max_patterns: int = 200_000, name: str = "X") -> Arrangement:
     """Enumerate or sample the sign patterns D_i = diag(1[X u ≥ 0]) of the data.
 
     Parameters
@@ -233,17 +234,20 @@ def sign_patterns(X, method: str = "auto", n_samples=None, seed=None,
     -------
     Arrangement
     """
-    X = as_data(X)
+    X = as_data(X, name)
     check_choice(method, ("auto", "exact", "sample"), "method")
     if isinstance(max_patterns, bool) or not isinstance(max_patterns, (int, np.integer)) \
             or max_patterns < 1:
         raise InvalidInputError(f"max_patterns must be a positive integer; got {max_patterns!r}.")
+    if n_samples is not None and (isinstance(n_samples, bool) or
+                                  not isinstance(n_samples, (int, np.integer)) or n_samples < 1):
+        raise InvalidInputError(f"n_samples must be a positive integer; got {n_samples!r}.")
     n = X.shape[0]
     basis, Xr = reduce_rank(X)
     r = basis.shape[1]
     if r == 0:
         raise InvalidInputError(
-            "X is identically zero (rank 0): every network outputs 0; nothing to train."
+            f"{name} is identically zero (rank 0): every network outputs 0; nothing to train."
         )
     bound = max_patterns_bound(n, r)
     mem_bytes = bound * n

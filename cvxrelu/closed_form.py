@@ -32,6 +32,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+import numbers
+
 import numpy as np
 
 from ._validate import as_beta, as_data, as_targets, check_choice
@@ -112,6 +114,9 @@ def whiten(X, method: str = "zca", eps: float = 0.0, center: bool = False,
     """
     X = as_data(X)
     check_choice(method, ("zca", "pca"), "method")
+    if isinstance(rtol, bool) or not isinstance(rtol, (numbers.Real, np.floating)) \
+            or not np.isfinite(rtol) or not 0 <= rtol < 1:
+        raise InvalidInputError(f"rtol must be a real number in [0, 1); got {rtol!r}.")
     try:
         eps = float(eps)
     except (TypeError, ValueError):

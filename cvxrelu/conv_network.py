@@ -136,7 +136,7 @@ class ConvReLUNetwork:
     @property
     def patch_weights(self) -> np.ndarray:
         """U ∈ R^{h×m}: column j is the flattened filter u_j (ordering of :func:`patches`)."""
-        return self.filters.reshape(self.n_filters, -1).T
+        return self.filters.reshape(self.n_filters, self.patch_size).T
 
     @classmethod
     def from_patch_weights(cls, U, W2, kernel_size, in_channels=1, stride=1, padding=0,

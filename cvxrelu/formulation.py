@@ -18,10 +18,16 @@ import cvxpy as cp
 import numpy as np
 
 from ._validate import as_beta
-from .errors import InvalidInputError
+from .errors import InvalidInputError, SolverError
 from .solvers import run_solver
 
 __all__ = ["Formulation", "combine_bounds"]
+
+#: a recovered network below the reported exact value by more than this (relative) means
+#: the solver's answer is wrong; honest solver noise is ~1e-8 on these programs
+VERIFY_RTOL = 1e-5
+#: absolute slack, in units of the internally rescaled problem (data of order one)
+VERIFY_ATOL = 1e-7
 
 
 def combine_bounds(set_bound: str, patterns_exact: bool) -> str:
@@ -71,6 +77,7 @@ class Formulation:
         self.info = dict(info or {})
         self._recover = recover
         self._before_solve = before_solve
+        self._network = None
         self.value_scale = float(value_scale)
         self._value = None
         self._solved_beta = None
@@ -84,12 +91,18 @@ class Formulation:
                 f"P={P}, beta={self.beta.value:g}, {val})")
 
     # ---------------------------------------------------------------- solve
-    def solve(self, solver=None, **solver_kwargs) -> float:
+    def solve(self, solver=None, verify: bool = True, **solver_kwargs) -> float:
         """Solve with a conic solver (default Clarabel) and return the optimal value.
 
         The problem may be built on internally rescaled data (see :mod:`cvxrelu._scaling`);
         the value returned is always on the original scale (``value_scale`` times the
         CVXPY problem's value).
+
+        With ``verify=True`` (default) and an "exact" bound, the network recovered from the
+        solution is evaluated in the primal (5): a real network with a lower objective than
+        the reported optimum proves the solver's answer wrong (this happens on numerically
+        ill-conditioned data), and a :class:`~cvxrelu.errors.SolverError` is raised instead
+        of returning a wrong "exact" value.
 
         Raises :class:`~cvxrelu.errors.SolverError` if the solver fails or ends with any
         status other than optimal, and SolverNotInstalledError for a missing solver.
@@ -99,12 +112,33 @@ class Formulation:
             self._before_solve()
         t0 = time.perf_counter()
         self._value = None
+        self._network = None
         value = self.value_scale * run_solver(self.problem, solver=solver, **solver_kwargs)
         self.solve_time = time.perf_counter() - t0
         self.solver = solver
         self._value = value
         self._solved_beta = float(self.beta.value)
+        if verify and self.bound == "exact":
+            self._verify(value, solver)
         return value
+
+    def _verify(self, value: float, solver) -> None:
+        beta = float(self.beta.value)
+        try:
+            net = self._recover(refit=True, solver=solver)
+        except SolverError:
+            return          # the refit failed; nothing is proven either way
+        upper = net.objective(self.X, self.Y, beta, self.loss)
+        if upper < value - VERIFY_RTOL * abs(value) - VERIFY_ATOL * self.value_scale:
+            self._value = None
+            raise SolverError(
+                f"the solver reported {value:.10g} as the exact optimum, but a network "
+                f"recovered from its solution reaches {upper:.10g}, which is lower: the "
+                "solution is numerically wrong (typically nearly rank-deficient data, or a "
+                "tiny beta). Use cr.cutting_plane(X, Y, beta) for a certified answer, or "
+                "form='inner' (upper bound) / form='paper' (lower bound)."
+            )
+        self._network = net
 
     @property
     def value(self) -> float | None:
@@ -141,4 +175,6 @@ class Formulation:
             raise InvalidInputError("solve() the formulation before asking for its network.")
         if self._solved_beta != float(self.beta.value):
             raise InvalidInputError("beta changed since the last solve; call solve() again.")
+        if refit and solver is None and getattr(self, "_network", None) is not None:
+            return self._network
         return self._recover(refit=refit, solver=solver)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import as_beta, as_data, as_targets
+from ._validate import as_beta, as_data, as_real_matrix, as_targets
 from .errors import InvalidInputError
 
 __all__ = ["ReLUNetwork"]
@@ -32,21 +32,20 @@ class ReLUNetwork:
     """
 
     def __init__(self, W1, W2):
-        W1 = np.asarray(W1, dtype=float)
-        W2 = np.asarray(W2, dtype=float)
+        W2 = np.asarray(W2) if not isinstance(W2, np.ndarray) else W2
         if W2.ndim == 1:
             W2 = W2.reshape(-1, 1)
-        if W1.ndim != 2 or W2.ndim != 2:
-            raise InvalidInputError(
-                f"W1 must have shape (d, m) and W2 shape (m, c); got {W1.shape} and {W2.shape}."
-            )
+        W1 = as_real_matrix(W1, "W1", allow_empty=True)
+        W2 = as_real_matrix(W2, "W2", allow_empty=True)
+        if W1.shape[0] == 0:
+            raise InvalidInputError("W1 has d = 0 input features; it must have shape (d, m), d ≥ 1.")
+        if W2.shape[1] == 0:
+            raise InvalidInputError("W2 has c = 0 outputs; it must have shape (m, c), c ≥ 1.")
         if W1.shape[1] != W2.shape[0]:
             raise InvalidInputError(
                 f"W1 has {W1.shape[1]} neurons (columns) but W2 has {W2.shape[0]} rows; "
                 "they must match."
             )
-        if not (np.all(np.isfinite(W1)) and np.all(np.isfinite(W2))):
-            raise InvalidInputError("W1 and W2 must be finite; the network contains NaN or inf.")
         self.W1 = W1
         self.W2 = W2
 

@@ -135,7 +135,8 @@ def _solve_chunk(method, X, Y, betas, arrangement, form, loss, solver, solver_op
         before = getattr(getattr(f.problem, "_cache", None), "param_prog", None)
         t = time.perf_counter()
         try:
-            value = f.solve(solver=solver, **opts)
+            # verification recovers a network; with recover=False the values are unverified
+            value = f.solve(solver=solver, verify=recover, **opts)
             status = f.problem.status
         except SolverError as exc:
             if on_error == "raise":
@@ -218,7 +219,8 @@ def regularization_path(X, Y, betas, method: str = "bidual", form: str = "auto",
         Warm-start each solve from the previous β where the solver supports it (SCS).
     recover, refit : bool
         Recover a network after each solve (``refit`` re-optimizes its second layer) to get
-        the upper bound and the gap.
+        the upper bound and the gap. ``recover=False`` also skips the verification of
+        "exact" values against a real network (see :meth:`Formulation.solve`).
     keep_networks : bool
         Keep the recovered networks in ``result.networks``.
     on_error : {"raise", "nan"}

@@ -17,7 +17,19 @@ import numpy as np
 from .network import ReLUNetwork
 from .solvers import run_solver
 
-__all__ = ["network_from_factors", "refit_second_layer", "dedupe_directions"]
+__all__ = ["network_from_factors", "refit_second_layer", "dedupe_directions", "best_network"]
+
+
+def best_network(candidates, X, Y, beta: float, empty, loss="squared"):
+    """The network with the lowest primal objective (5) among ``candidates`` and ``empty``
+    (the network with no neurons).
+
+    When β is large the zero network is optimal and solver noise would otherwise leave
+    neurons of path norm ~1e-10 that make the objective slightly worse than ½‖Y‖².
+    """
+    nets = [net for net in candidates if net is not None] + [empty]
+    scores = [net.objective(X, Y, beta, loss) for net in nets]
+    return nets[int(np.argmin(scores))]
 
 
 def dedupe_directions(U: np.ndarray, tol: float = 1e-9) -> np.ndarray:

@@ -27,7 +27,7 @@ import cvxpy as cp
 import numpy as np
 import scipy.sparse as sp
 
-from ._validate import check_choice
+from ._validate import as_real_matrix, check_choice
 from .cells import cell_rays, triangulate
 from .errors import InvalidInputError
 
@@ -442,17 +442,19 @@ def cone_gauge(V, A=None, rays=None, form: str = "auto") -> GaugeTerm:
     if A is None and rays is None:
         raise InvalidInputError("give the cell as A (constraints A u ≥ 0) or as rays (r × k).")
     if A is not None:
-        A = np.asarray(A, dtype=float)
-        if A.ndim != 2 or A.shape[1] != r:
+        A = as_real_matrix(A, "A")
+        if A.shape[1] != r:
             raise InvalidInputError(f"A must have shape (m, {r}) to match V; got {A.shape}.")
         if np.linalg.matrix_rank(A) < r:
             raise InvalidInputError("A must have full column rank (a pointed cone); reduce "
                                     "the dimension first (see arrangements.reduce_rank).")
     cells = None
     if rays is not None:
-        R = np.asarray(rays, dtype=float)
-        if R.ndim != 2 or R.shape[0] != r:
+        R = as_real_matrix(rays, "rays")
+        if R.shape[0] != r:
             raise InvalidInputError(f"rays must have shape ({r}, k); got {R.shape}.")
+        if np.any(np.linalg.norm(R, axis=0) == 0):
+            raise InvalidInputError("rays has a zero column; every ray must be a nonzero vector.")
         R = R / np.linalg.norm(R, axis=0)
         from .cells import Cells
 

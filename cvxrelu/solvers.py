@@ -89,6 +89,11 @@ def run_solver(problem: cp.Problem, solver=None, **kwargs) -> float:
         kwargs.setdefault("max_iter", 1000)
     try:
         value = _solve_with_retries(problem, solver, kwargs)
+    except TypeError as exc:
+        raise InvalidInputError(
+            f"a solver option was not accepted by {solver} ({exc}); check the keyword "
+            "arguments passed to solve() against the solver's documented settings."
+        ) from exc
     except cp.error.SolverError as exc:
         text = str(exc)
         if "licen" in text.lower() or (solver == "MOSEK" and not mosek_available()):

@@ -20,7 +20,8 @@ from ..cells import cell_rays
 from ..errors import InvalidInputError, SolverError
 from ..formulation import Formulation, combine_bounds
 from .._scaling import data_scale
-from ..recovery import network_from_factors, refit_second_layer
+from ..network import ReLUNetwork
+from ..recovery import best_network, network_from_factors, refit_second_layer
 from ..sets import EXACT_MAX_RAYS, FORMS, gauge_blocks
 
 __all__ = ["bidual", "resolve_patterns", "choose_form", "loss_term"]
@@ -52,6 +53,9 @@ def resolve_patterns(X: np.ndarray, patterns) -> Arrangement:
             f"patterns must be an Arrangement or a bool array of shape (n={X.shape[0]}, P); "
             f"got shape {masks.shape}."
         )
+    if masks.shape[1] == 0:
+        raise InvalidInputError("patterns has no columns; pass at least one sign pattern "
+                                "(or patterns=None to enumerate them).")
     if masks.dtype != bool:
         if not np.all(np.isin(masks, (0, 1))):
             raise InvalidInputError("patterns must contain only 0/1 (or True/False) entries.")
@@ -174,17 +178,16 @@ def bidual(X, Y, beta, patterns=None, form: str = "auto", loss="squared") -> For
         H, G, _ = blocks.factors()
         Hd = basis @ H
         direct = scale.unscale_network(network_from_factors(Hd, G).pruned())
-        if not refit:
-            return direct
-        try:
-            net = scale.unscale_network(refit_second_layer(
-                Xs, Ys, float(beta_int.value), Hd, solver=solver, loss=loss))
-        except SolverError as exc:
-            log.warning("second-layer refit failed (%s); returning the factorized network", exc)
-            return direct
-        # the refit can only improve on the factorization; keep the better real network
-        b = float(beta_param.value)
-        return net if net.objective(X, Y, b, loss) <= direct.objective(X, Y, b, loss) else direct
+        refitted = None
+        if refit:
+            try:
+                refitted = scale.unscale_network(refit_second_layer(
+                    Xs, Ys, float(beta_int.value), Hd, solver=solver, loss=loss))
+            except SolverError as exc:
+                log.warning("second-layer refit failed (%s); using the factorized network", exc)
+        # the refit can only improve on the factorization; keep the best real network
+        empty = ReLUNetwork(np.zeros((X.shape[1], 0)), np.zeros((0, c)))
+        return best_network([refitted, direct], X, Y, float(beta_param.value), empty, loss)
 
     # user-facing variables on the original scale: F = y·F_s, V = (y/x)·V_s
     variables = {"V": (scale.y / scale.x) * blocks.V, "F": scale.y * F,

@@ -14,6 +14,8 @@ is built, so the convex value and the recovered network's objective agree for bo
 
 from __future__ import annotations
 
+import logging
+
 import cvxpy as cp
 import numpy as np
 
@@ -24,11 +26,14 @@ from ..conv_network import ConvReLUNetwork
 from ..formulation import Formulation, combine_bounds
 from ..patches import as_images, patch_matrix, patches
 from .._scaling import data_scale
-from ..recovery import refit_second_layer
+from ..errors import SolverError
+from ..recovery import best_network, network_from_factors, refit_second_layer
 from ..sets import FORMS, gauge_blocks
 from .bidual import choose_form, loss_term, prepare_targets, resolve_patterns
 
 __all__ = ["conv_bidual"]
+
+log = logging.getLogger("cvxrelu")
 
 
 def conv_bidual(images, Y, beta, kernel_size=3, stride=1, padding=0, patterns=None,
@@ -68,7 +73,8 @@ def conv_bidual(images, Y, beta, kernel_size=3, stride=1, padding=0, patterns=No
         Pk = Pk / K        # mean pooling = sum pooling over the patches X_k / K
     M = patch_matrix(Pk)                                                           # (nK, h)
     if patterns is None:
-        arr = sign_patterns(M, method="auto", n_samples=n_samples, seed=seed)
+        arr = sign_patterns(M, method="auto", n_samples=n_samples, seed=seed,
+                            name="images (their patch matrix)")
     else:
         arr = resolve_patterns(M, patterns)
     basis = arr.basis
@@ -97,21 +103,26 @@ def conv_bidual(images, Y, beta, kernel_size=3, stride=1, padding=0, patterns=No
     def activations(U):
         return np.maximum(Pk @ U, 0.0).sum(axis=0)                   # Σ_k relu(X_k U)
 
-    def recover(refit=True, solver=None):
-        H, G, _ = blocks.factors()
-        Uf = basis @ H
-        if refit:
-            W1, W2 = refit_second_layer(None, Ys, float(beta_int.value), Uf, solver=solver,
-                                        loss=loss, activations=activations)
-        else:
-            from ..recovery import network_from_factors
-
-            net = network_from_factors(Uf, G).pruned()
-            W1, W2 = net.W1, net.W2
+    def to_cnn(W1, W2):
         W1, W2 = scale.unscale_weights(W1, W2)
         net = ConvReLUNetwork.from_patch_weights(W1, W2, kernel_size, in_channels=C,
                                                  stride=stride, padding=padding, pooling=pooling)
         return net.balanced() if net.n_filters else net
+
+    def recover(refit=True, solver=None):
+        H, G, _ = blocks.factors()
+        Uf = basis @ H
+        direct = network_from_factors(Uf, G).pruned()
+        candidates = [to_cnn(direct.W1, direct.W2)]
+        if refit:
+            try:
+                candidates.append(to_cnn(*refit_second_layer(
+                    None, Ys, float(beta_int.value), Uf, solver=solver, loss=loss,
+                    activations=activations)))
+            except SolverError as exc:
+                log.warning("second-layer refit failed (%s); using the factorized CNN", exc)
+        empty = to_cnn(np.zeros((h, 0)), np.zeros((0, c)))
+        return best_network(candidates, imgs, Y, float(beta_param.value), empty, loss)
 
     def sync():
         beta_int.value = scale.beta_internal(beta_param.value)

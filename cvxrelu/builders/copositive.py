@@ -25,10 +25,11 @@ import numpy as np
 
 from .._validate import as_beta, as_data, as_targets, check_choice, check_memory
 from ..cells import cell_rays, triangulate
-from ..errors import UnsupportedError
+from ..errors import SolverError, UnsupportedError
 from ..formulation import Formulation, combine_bounds
 from .._scaling import data_scale
-from ..recovery import refit_second_layer
+from ..network import ReLUNetwork
+from ..recovery import best_network, refit_second_layer
 from ..sets import EXACT_MAX_RAYS, _sym_param, nonnegative_factor, paper_cone_operator
 from .bidual import resolve_patterns
 
@@ -171,7 +172,14 @@ def copositive(X, Y, beta, patterns=None, form: str = "auto", loss="squared") ->
     # U_i = β^(−κ) U'_i keeps the variables moderate at small β (U_i grows like 1/β):
     # ½ tr(Yᵀ(I + 2β^(−κ) S')⁻¹Y) + β^(2−κ) tr U'  equals (17)
     kappa = U_SCALING_EXPONENT
-    b0 = scale.beta_internal(beta)
+    # for β ≥ β̄ = ‖X‖₂‖Y‖_F the zero network is optimal (‖Yᵀ(Xu)_+‖ ≤ ‖Y‖‖X‖‖u‖), so the
+    # value ½‖Y‖² and the solution U = 0 do not depend on β: clip it to keep the scaling sane
+    beta_bar = np.linalg.norm(Xs, 2) * np.linalg.norm(Ys) or np.inf      # Y = 0: no clip
+
+    def effective(b):
+        return min(scale.beta_internal(b), beta_bar)
+
+    b0 = effective(beta)
     s_coef = cp.Parameter(nonneg=True, value=b0 ** -kappa, name="S_coefficient")
     t_coef = cp.Parameter(nonneg=True, value=b0 ** (2 - kappa), name="trace_coefficient")
     objective = cp.Minimize(0.5 * cp.matrix_frac(Ys, np.eye(n) + s_coef * (2 * S)) + t_coef * tr)
@@ -179,13 +187,19 @@ def copositive(X, Y, beta, patterns=None, form: str = "auto", loss="squared") ->
     bound = combine_bounds(set_bound, arr.exact)
 
     def sync():
-        b = scale.beta_internal(beta_param.value)
+        b = effective(beta_param.value)
         s_coef.value, t_coef.value = b ** -kappa, b ** (2 - kappa)
 
     def recover(refit=True, solver=None):
         U = neuron_directions(groups, pieces, arr, Xr, paper=(form == "paper"))
         b = scale.beta_internal(beta_param.value)
-        return scale.unscale_network(refit_second_layer(Xs, Ys, b, basis @ U, solver=solver))
+        empty = ReLUNetwork(np.zeros((X.shape[1], 0)), np.zeros((0, Y.shape[1])))
+        try:
+            net = scale.unscale_network(refit_second_layer(Xs, Ys, b, basis @ U, solver=solver))
+        except SolverError as exc:
+            log.warning("second-layer refit failed (%s); returning the empty network", exc)
+            net = None
+        return best_network([net], X, Y, float(beta_param.value), empty)
 
     return Formulation(problem=problem, beta=beta_param, X=X, Y=Y, program="copositive",
                        form=form, bound=bound, variables={"S": S, "trace": tr},

@@ -1,0 +1,455 @@
+"""Cutting-plane solvers of the semi-infinite dual (11)/(73) (App. A.5).
+
+Dual (73): ``max_Z −½‖Z − Y‖² + ½‖Y‖²  s.t.  ‖Zᵀ(X u)_+‖₂ ≤ β  for all ‖u‖₂ ≤ 1``.
+The oracle (:class:`~cvxrelu.oracle.DualOracle`, cone-constrained PCA per cell) returns the
+most violated u; each is a cut ‖Zᵀ(X u)_+‖ ≤ β. The dual restricted to cuts u_1..u_K is the
+Lagrange dual of the group lasso over the fixed neurons (X u_k)_+
+(:mod:`cvxrelu.drivers.group_lasso`), so every iteration has
+
+* an UPPER bound: the group lasso's value, which is the primal objective (5) of a real
+  network (neurons u_k √‖v_k‖, v_k/√‖v_k‖);
+* a LOWER bound: a dual point Z scaled into feasibility of (11) by the exact oracle.
+
+Two methods:
+
+``"kelley"`` (default)
+    Kelley / column generation: the query point is the restricted dual's optimum, i.e. the
+    master's residual Z = Y − A V. Several cuts per round (the best distinct cells), an
+    accurate Newton-polished master, and screening of columns that are zero and far from
+    active keep both the iteration count and the per-iteration cost low.
+``"accpm"``
+    The paper's analytic-center cutting-plane method: the query point is the analytic center
+    of the localization set {Z : q(Z) ≥ ℓ, ‖Zᵀa_k‖ ≤ β ∀ cuts} with q the dual objective and
+    ℓ the best certified lower bound (the objective cut); the center is computed by Newton's
+    method on the log barrier (Hessian = scaled identity + low rank, solved by Woodbury).
+    Upper bounds come from the same group lasso master over the collected cuts.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import numpy as np
+
+from .._validate import as_beta, as_data, as_targets, check_choice
+from ..errors import InvalidInputError
+from ..network import ReLUNetwork
+from ..oracle import DualOracle
+from .group_lasso import solve_group_lasso
+from .result import IterationRecord, SolveResult, dual_value, scaled_dual_bound
+
+__all__ = ["cutting_plane"]
+
+logger = logging.getLogger("cvxrelu")
+
+
+# --------------------------------------------------------------------- progress
+class _Progress:
+    """A tqdm bar with the bounds as postfix, or DEBUG/INFO logging when disabled."""
+
+    def __init__(self, enabled: bool, desc: str, total=None):
+        self.bar = None
+        self.desc = desc
+        if enabled:
+            try:
+                from tqdm.auto import tqdm
+
+                self.bar = tqdm(total=total, desc=desc, leave=False)
+            except ImportError:  # pragma: no cover
+                self.bar = None
+
+    def update(self, rec: IterationRecord):
+        rel = rec.gap / max(abs(rec.upper), 1e-300)
+        if self.bar is not None:
+            self.bar.update(1)
+            self.bar.set_postfix(upper=f"{rec.upper:.8g}", lower=f"{rec.lower:.8g}",
+                                 gap=f"{rel:.1e}", refresh=False)
+        else:
+            logger.debug("%s it %d: upper %.10g lower %.10g rel gap %.2e (%d neurons, %.3fs)",
+                         self.desc, rec.iteration, rec.upper, rec.lower, rel, rec.n_neurons,
+                         rec.time)
+
+    def close(self, result: SolveResult):
+        if self.bar is not None:
+            self.bar.close()
+        logger.info("%s finished: %s, upper %.10g, lower %.10g, rel gap %.2e, %d it, %.3fs",
+                    self.desc, result.status, result.upper, result.lower, result.rel_gap,
+                    result.iterations, result.time)
+
+
+def _check_problem(X, Y, beta):
+    X = as_data(X)
+    Y = as_targets(Y, X.shape[0])
+    beta = as_beta(beta)
+    return X, Y, beta
+
+
+def _positive(value, name, integer=False):
+    ok = isinstance(value, (int, np.integer)) if integer else isinstance(
+        value, (int, float, np.integer, np.floating))
+    if isinstance(value, bool) or not ok or not np.isfinite(value) or value <= 0:
+        kind = "a positive integer" if integer else "a positive number"
+        raise InvalidInputError(f"{name} must be {kind}; got {value!r}.")
+    return int(value) if integer else float(value)
+
+
+# ---------------------------------------------------------- column generation core
+class _Columns:
+    """Collected neurons (reduced unit directions), their features and the master problem."""
+
+    def __init__(self, oracle: DualOracle, Y: np.ndarray, beta: float):
+        self.oracle = oracle
+        self.Xr = oracle.Xr
+        self.Y = Y
+        self.beta = beta
+        self.yy = float(np.sum(Y * Y))
+        r = oracle.rank
+        n, c = Y.shape
+        self.U = np.zeros((r, 0))
+        self.A = np.zeros((n, 0))
+        self.G = np.zeros((0, 0))
+        self.B = np.zeros((0, c))
+        self.V = np.zeros((0, c))
+        self.objective = 0.5 * self.yy
+        self.zero_age = np.zeros(0, dtype=int)
+
+    @property
+    def K(self):
+        return self.U.shape[1]
+
+    def add(self, Unew: np.ndarray) -> int:
+        """Add unit directions (r, k) that are new and have a nonzero feature; return count."""
+        added = []
+        for j in range(Unew.shape[1]):
+            u = Unew[:, j] / np.linalg.norm(Unew[:, j])
+            if self.K and np.max(self.U.T @ u) > 1 - 1e-13:
+                continue
+            if any(float(u @ w) > 1 - 1e-13 for w in added):
+                continue
+            added.append(u)
+        if not added:
+            return 0
+        Un = np.column_stack(added)
+        An = np.maximum(self.Xr @ Un, 0.0)
+        nz = np.linalg.norm(An, axis=0) > 0
+        Un, An = Un[:, nz], An[:, nz]
+        if Un.shape[1] == 0:
+            return 0
+        Gx = self.A.T @ An
+        Gn = An.T @ An
+        self.G = np.block([[self.G, Gx], [Gx.T, Gn]])
+        self.B = np.vstack([self.B, An.T @ self.Y])
+        self.U = np.hstack([self.U, Un])
+        self.A = np.hstack([self.A, An])
+        self.V = np.vstack([self.V, np.zeros((Un.shape[1], self.Y.shape[1]))])
+        self.zero_age = np.concatenate([self.zero_age, np.zeros(Un.shape[1], dtype=int)])
+        return Un.shape[1]
+
+    def solve(self, t=None, tol=1e-12, target=1e-9, accurate=False):
+        sol = solve_group_lasso(self.G, self.B, self.yy, self.beta, t=t, tol=tol,
+                                target=target, accurate=accurate)
+        V = sol.V
+        nrm = np.linalg.norm(V, axis=1)
+        # interior-point solutions are never exactly sparse: prune negligible neurons (the
+        # upper bound is then evaluated exactly on the pruned network)
+        V[nrm <= 1e-9 * max(nrm.max(initial=0.0), 1e-300)] = 0.0
+        self.V = V
+        return sol
+
+    def residual(self) -> np.ndarray:
+        return self.Y - self.A @ self.V
+
+    def screen(self, Z, max_age=1, slack=0.999):
+        """Drop columns that have had v_k = 0 for max_age masters and whose cut is inactive
+        (‖Zᵀa_k‖ < slack·β). Dropping inactive cuts leaves the restricted optimum unchanged,
+        so the upper bounds stay monotone; a dropped column can come back through the
+        oracle."""
+        if self.K == 0:
+            return
+        nrm = np.linalg.norm(self.V, axis=1)
+        zero = nrm == 0.0  # exact zeros only (pruning happened in solve), so Z stays valid
+        self.zero_age = np.where(zero, self.zero_age + 1, 0)
+        viol = np.linalg.norm(Z.T @ self.A, axis=0)
+        drop = zero & (self.zero_age >= max_age) & (viol < slack * self.beta)
+        if np.any(drop):
+            keep = ~drop
+            self.U, self.A = self.U[:, keep], self.A[:, keep]
+            self.G = self.G[np.ix_(keep, keep)]
+            self.B, self.V = self.B[keep], self.V[keep]
+            self.zero_age = self.zero_age[keep]
+
+    def network(self, basis: np.ndarray) -> ReLUNetwork:
+        nv = np.linalg.norm(self.V, axis=1)
+        keep = nv > 0
+        s = np.sqrt(nv[keep])
+        W1 = basis @ (self.U[:, keep] * s)
+        W2 = self.V[keep] / s[:, None]
+        return ReLUNetwork(W1, W2)
+
+    def upper(self, Z) -> float:
+        """Exact primal objective of the current network: ½‖Z‖² + β Σ‖v_k‖ (Z its residual)."""
+        return 0.5 * float(np.sum(Z * Z)) + self.beta * float(
+            np.sum(np.linalg.norm(self.V, axis=1)))
+
+
+def _final_status(rel_gap, tol, exact, default):
+    if rel_gap <= tol:
+        status = "optimal"
+    else:
+        status = default
+    if not exact:
+        status += " (heuristic lower bound, not certified)"
+    return status
+
+
+# --------------------------------------------------------------------- Kelley
+def _kelley(X, Y, beta, oracle, tol, max_iters, n_cuts, time_limit, progress, desc,
+            single_atom=False, method_name="cutting_plane[kelley]"):
+    t0 = time.perf_counter()
+    cols = _Columns(oracle, Y, beta)
+    bar = _Progress(progress, desc)
+    history = []
+    best_lower, best_upper = -np.inf, np.inf
+    best_net = None
+    status = "max_iters"
+    Z = Y.copy()
+    it = 0
+    last_omega = np.nan
+    retried = False
+    for it in range(1, max_iters + 1):
+        vals, Ur = oracle.reduced(Z, 1 if single_atom else n_cuts)
+        omega = float(vals[0])
+        last_omega = omega
+        lower, _ = scaled_dual_bound(Z, Y, beta, omega)
+        upper = cols.upper(Z)
+        if lower > best_lower:
+            best_lower = lower
+        if upper < best_upper:
+            best_upper = upper
+            best_net = cols
+            best_network = cols.network(oracle.basis)
+        rec = IterationRecord(it, best_upper, best_lower, time.perf_counter() - t0, cols.K,
+                              omega)
+        history.append(rec)
+        bar.update(rec)
+        if best_upper - best_lower <= tol * max(abs(best_upper), 1e-300):
+            status = "optimal"
+            break
+        if time_limit is not None and rec.time > time_limit:
+            status = "time_limit"
+            break
+        viol = vals > beta * (1 + 1e-12)
+        added = cols.add(Ur[:, viol]) if np.any(viol) else 0
+        if added == 0:
+            if retried:
+                status = "stalled"
+                break
+            # the oracle points at existing columns: the master is not accurate enough;
+            # re-solve it with the (slow, accurate) barrier Newton method
+            retried = True
+            cols.solve(accurate=True)
+            Z = cols.residual()
+            continue
+        retried = False
+        rel = (best_upper - best_lower) / max(abs(best_upper), 1e-300)
+        cols.solve(target=min(1e-3, max(1e-9, 1e-2 * rel)))  # accuracy where it matters
+        Z = cols.residual()
+        cols.screen(Z)
+    del best_net
+    res = SolveResult(
+        network=best_network, upper=best_upper, lower=best_lower,
+        status=_final_status((best_upper - best_lower) / max(abs(best_upper), 1e-300), tol,
+                             oracle.exact, status),
+        exact_oracle=oracle.exact, history=history, method=method_name, beta=beta,
+        time=time.perf_counter() - t0,
+        info={"oracle_value": last_omega, "n_columns": cols.K, "rank": oracle.rank})
+    bar.close(res)
+    return res
+
+
+# ---------------------------------------------------------------------- ACCPM
+def _analytic_center(Z0, Y, A, beta, ell, max_iter=50, tol=1e-9):
+    """Analytic center of {Z : q(Z) > ℓ, ‖Zᵀa_k‖ < β} by damped Newton from a strictly
+    feasible Z0. Φ(Z) = −log(q(Z) − ℓ) − Σ_k log(β² − ‖Zᵀa_k‖²)."""
+    n, c = Y.shape
+    K = A.shape[1]
+    b2 = beta * beta
+
+    def phi(Z):
+        q = float(np.sum(Z * Y) - 0.5 * np.sum(Z * Z)) - ell
+        W = Z.T @ A
+        s = b2 - np.sum(W * W, axis=0)
+        if q <= 0 or np.any(s <= 0):
+            return np.inf
+        return -np.log(q) - float(np.sum(np.log(s)))
+
+    Z = Z0.copy()
+    f = phi(Z)
+    if not np.isfinite(f):
+        return Z0
+    AtA = A.T @ A
+    for _ in range(max_iter):
+        q = float(np.sum(Z * Y) - 0.5 * np.sum(Z * Z)) - ell
+        W = Z.T @ A  # (c, K)
+        s = b2 - np.sum(W * W, axis=0)
+        R = Y - Z  # ∇q
+        # gradient
+        grad = -R / q + A @ (2 * W / s).T
+        # Hessian = (1/q) I + (1/q²) vec(R)vec(R)ᵀ + Σ_k (a_k⊗I) C_k (a_k⊗I)ᵀ
+        # low-rank factor: columns vec(R) and a_k ⊗ e_j ; use Woodbury
+        alpha = 1.0 / q
+        m = 1 + K * c
+        # UᵀU and Uᵀg
+        UtU = np.zeros((m, m))
+        UtU[0, 0] = float(np.sum(R * R))
+        RA = R.T @ A  # (c, K): ⟨vec R, a_k⊗e_j⟩ = (Rᵀ a_k)_j
+        UtU[0, 1:] = RA.T.ravel()
+        UtU[1:, 0] = RA.T.ravel()
+        UtU[1:, 1:] = np.kron(AtA, np.eye(c))
+        Cinv = np.zeros((m, m))
+        Cinv[0, 0] = q * q
+        for k in range(K):
+            w = W[:, k]
+            Ck = 2 * np.eye(c) / s[k] + 4 * np.outer(w, w) / s[k] ** 2
+            Cinv[1 + k * c:1 + (k + 1) * c, 1 + k * c:1 + (k + 1) * c] = np.linalg.inv(Ck)
+        Utg = np.concatenate([[float(np.sum(R * grad))], (grad.T @ A).T.ravel()])
+        # (αI + U C Uᵀ)⁻¹ g = (g − U (C⁻¹ + UᵀU/α)⁻¹ Uᵀg / α) / α
+        try:
+            y = np.linalg.solve(Cinv + UtU / alpha, Utg / alpha)
+        except np.linalg.LinAlgError:
+            y = np.linalg.lstsq(Cinv + UtU / alpha, Utg / alpha, rcond=None)[0]
+        Uy = R * y[0] + A @ y[1:].reshape(K, c)
+        step = (grad - Uy) / alpha
+        dec = float(np.sum(grad * step))
+        if dec <= 2 * tol:
+            break
+        a = 1.0
+        while a > 1e-10:
+            Zn = Z - a * step
+            fn = phi(Zn)
+            if fn <= f - 0.25 * a * dec:
+                break
+            a *= 0.5
+        else:
+            break
+        Z, f = Zn, fn
+    return Z
+
+
+def _accpm(X, Y, beta, oracle, tol, max_iters, n_cuts, time_limit, progress, desc):
+    t0 = time.perf_counter()
+    cols = _Columns(oracle, Y, beta)
+    bar = _Progress(progress, desc)
+    history = []
+    status = "max_iters"
+    best_lower, best_upper = 0.0, 0.5 * cols.yy  # Z = 0 (feasible) and the zero network
+    best_network = cols.network(oracle.basis)
+    Z_feas = np.zeros_like(Y)
+    Z_query = Y.copy()
+    omega = np.nan
+    for it in range(1, max_iters + 1):
+        vals, Ur = oracle.reduced(Z_query, n_cuts)
+        omega = float(vals[0])
+        lower, s = scaled_dual_bound(Z_query, Y, beta, omega)
+        if lower > best_lower:
+            best_lower, Z_feas = lower, s * Z_query
+        viol = vals > beta * (1 + 1e-12)
+        added = cols.add(Ur[:, viol]) if np.any(viol) else 0
+        if cols.K:
+            cols.solve()
+        Zk = cols.residual()  # restricted dual optimum (master residual)
+        upper = cols.upper(Zk)
+        if upper < best_upper:
+            best_upper, best_network = upper, cols.network(oracle.basis)
+        rec = IterationRecord(it, best_upper, best_lower, time.perf_counter() - t0, cols.K,
+                              omega)
+        history.append(rec)
+        bar.update(rec)
+        if best_upper - best_lower <= tol * max(abs(best_upper), 1e-300):
+            status = "optimal"
+            break
+        if time_limit is not None and rec.time > time_limit:
+            status = "time_limit"
+            break
+        if added == 0 and not np.any(viol) and it > 1:
+            # the query point was feasible: only the objective cut moved
+            pass
+        # strictly feasible start: midpoint of the best feasible point and the restricted
+        # optimum, shrunk slightly towards 0 (strict cut feasibility)
+        Zmid = 0.5 * (Z_feas + Zk)
+        qmid = dual_value(Zmid, Y)
+        if qmid <= best_lower:
+            status = "stalled"
+            break
+        shrink = 1.0
+        for _ in range(60):
+            Zs = (1 - 1e-3 * shrink) * Zmid
+            if dual_value(Zs, Y) > best_lower:
+                break
+            shrink *= 0.5
+        Z_query = _analytic_center(Zs, Y, cols.A, beta, best_lower)
+    res = SolveResult(
+        network=best_network, upper=best_upper, lower=best_lower,
+        status=_final_status((best_upper - best_lower) / max(abs(best_upper), 1e-300), tol,
+                             oracle.exact, status),
+        exact_oracle=oracle.exact, history=history, method="cutting_plane[accpm]", beta=beta,
+        time=time.perf_counter() - t0,
+        info={"oracle_value": omega, "n_columns": cols.K, "rank": oracle.rank})
+    bar.close(res)
+    return res
+
+
+def cutting_plane(X, Y, beta, method: str = "kelley", tol: float = 1e-6,
+                  max_iters: int = 500, n_cuts: int | None = None, oracle: str = "auto",
+                  time_limit: float | None = None, progress: bool = True,
+                  seed=None) -> SolveResult:
+    """Solve the training problem (5) to global optimality by cutting planes on the dual (73).
+
+    Parameters
+    ----------
+    X : array-like, shape (n, d)
+    Y : array-like, shape (n, c) or (n,)
+    beta : float
+        Weight decay β > 0 of (5).
+    method : {"kelley", "accpm"}
+        Query point: the restricted dual optimum (Kelley / column generation with a group
+        lasso master, default) or the analytic center of the localization set (ACCPM, the
+        method named in App. A.5). See the module docstring.
+    tol : float
+        Stop when (upper − lower) ≤ tol·upper (relative gap, default 1e-6).
+    max_iters : int
+    n_cuts : int, optional
+        Cuts added per round (distinct cells, best first). Default 8 for Kelley, 4 for ACCPM.
+    oracle : {"auto", "exact", "heuristic"}
+        Dual oracle (:class:`~cvxrelu.oracle.DualOracle`); "auto" is exact for rank(X) ≤ 3.
+    time_limit : float, optional
+        Seconds.
+    progress : bool
+        Show a tqdm bar (iteration, bounds, gap); when False, log each iteration at DEBUG
+        level on the ``"cvxrelu"`` logger.
+    seed : None or int
+        Randomness of the heuristic oracle (rank ≥ 4).
+
+    Returns
+    -------
+    SolveResult
+        ``.network`` attains ``.upper``; ``.lower`` is certified when ``.exact_oracle``;
+        ``.history`` holds the bounds of every iteration (lower ≤ p* ≤ upper throughout).
+    """
+    X, Y, beta = _check_problem(X, Y, beta)
+    method = check_choice(method, ("kelley", "accpm"), "method")
+    tol = _positive(tol, "tol")
+    max_iters = _positive(max_iters, "max_iters", integer=True)
+    if n_cuts is None:
+        n_cuts = 8 if method == "kelley" else 4
+    n_cuts = _positive(n_cuts, "n_cuts", integer=True)
+    if time_limit is not None:
+        time_limit = _positive(time_limit, "time_limit")
+    oracle = check_choice(oracle, ("auto", "exact", "heuristic"), "oracle")
+    orc = DualOracle(X, method=oracle, seed=seed)
+    if method == "kelley":
+        return _kelley(X, Y, beta, orc, tol, max_iters, n_cuts, time_limit, progress,
+                       "cutting_plane[kelley]")
+    return _accpm(X, Y, beta, orc, tol, max_iters, n_cuts, time_limit, progress,
+                  "cutting_plane[accpm]")

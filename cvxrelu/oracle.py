@@ -1,0 +1,527 @@
+"""Cone-constrained PCA (2), (3) and the dual oracle of the semi-infinite dual (11).
+
+Sahiner, Ergen, Pauly, Pilanci (ICLR 2021). Two maximization problems are implemented:
+
+* :func:`cone_pca` — ``max uᵀMu  s.t. ‖u‖₂ = 1, A u ≥ 0`` (2), exactly by enumerating the
+  faces of the cone (Asteris et al. 2014: on the relative interior of a face the maximizer is
+  a top eigenvector of M restricted to that face's linear span), or through the semidefinite
+  relaxation (3) ``max ⟨M, U⟩ s.t. A U Aᵀ ≥ 0, tr U = 1, U ⪰ 0`` solved with CVXPY.
+* :class:`DualOracle` — ``ω(Z) = max_{‖u‖₂≤1} ‖Zᵀ (X u)_+‖₂`` = ``max_i √(cone_pca(M_i, A_i))``
+  with ``M_i = Xᵀ D_i Z Zᵀ D_i X`` over all sign patterns D_i. It is the constraint function
+  of the dual (11)/(73) (any Z with ω(Z) ≤ β is dual feasible) and the linear minimization
+  oracle of Frank-Wolfe (Algorithm 1, App. A.4), whose per-pattern values are the s_i.
+
+The oracle works in the rank-reduced space (App. A.2): with X = U Σ Vᵀ it uses X V_r, whose
+cells are pointed cones, and maps directions back with u = V_r u'.
+
+Exactness. For rank r ≤ 3 the oracle is exact (up to floating point):
+
+* r = 2: one sort of the 2n boundary angles (done once per X), cumulative sums of z_j x_jᵀ
+  along the circle, and a closed form per arc: on an arc (a fixed pattern)
+  uᵀMu = α + ρ cos(2θ − ψ), maximized at θ = ψ/2 (mod π) when that lies in the arc and at
+  an end point otherwise. Cost O(n c) per call after an O(n log n) set-up.
+* r = 3: the maximizer lies either in the interior of a cell — then it is a top eigenvector
+  of that cell's M_i (local maxima of a Rayleigh quotient are global) — or on a face, which
+  lies in some plane x_jᵀu = 0 where the problem is an r = 2 instance. All cells are found
+  from the arrangement's vertices ±x_j × x_k (every cell of a rank-3 arrangement is a
+  pointed cone, so it has a vertex). Cost O(n³ c) per call.
+* r ≥ 4: a clearly labelled **heuristic** (multi-start ascent: from sampled directions,
+  repeatedly jump to the top eigenvector of the current pattern's M_i and keep the best).
+  It can underestimate ω(Z); :attr:`DualOracle.exact` is then ``False`` and no driver
+  reports a certified lower bound.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._validate import as_data, as_seed_rng, check_choice
+from .errors import InvalidInputError, SolverError, UnsupportedError
+
+__all__ = ["cone_pca", "DualOracle", "OracleResult", "dual_oracle"]
+
+logger = logging.getLogger("cvxrelu")
+
+_TWO_PI = 2.0 * np.pi
+
+
+# --------------------------------------------------------------------------- cone PCA
+def _null_space(A: np.ndarray, rtol: float = 1e-12) -> np.ndarray:
+    r = A.shape[1]
+    if A.shape[0] == 0:
+        return np.eye(r)
+    _, s, vt = np.linalg.svd(A)
+    rank = int(np.sum(s > rtol * max(1.0, s[0] if s.size else 0.0)))
+    return vt[rank:].T
+
+
+def cone_pca(M, A, method: str = "exact", tol: float = 1e-9, max_faces: int = 1_000_000,
+             solver: str | None = None):
+    """Cone-constrained PCA: ``max uᵀMu  s.t. ‖u‖₂ = 1, A u ≥ 0`` (equations (2), (3)).
+
+    Parameters
+    ----------
+    M : array-like, shape (r, r)
+        Symmetric matrix (it need not be positive semidefinite).
+    A : array-like, shape (p, r)
+        Rows a_k of the cone constraints a_kᵀu ≥ 0 (for a cell, A_i = (2D_i − I) X).
+    method : {"exact", "relaxation"}
+        ``"exact"`` enumerates the faces of the cone {A u ≥ 0} (Asteris et al. 2014): on the
+        relative interior of a face spanned by null(A_S) the maximizer is a top eigenvector of
+        M restricted to that span, so checking every subset S of at most r − 1 constraints
+        finds the optimum; in r = 2 this is the closed form per arc (interior eigenvector or
+        one of the two boundary rays). ``"relaxation"`` solves the SDP (3)
+        ``max ⟨M, U⟩ s.t. A U Aᵀ ≥ 0, tr U = 1, U ⪰ 0`` with CVXPY; its value is an upper
+        bound on the exact maximum (tight for r ≤ 4, Burer; Kogan & Berman).
+    tol : float
+        Feasibility tolerance on A u ≥ −tol‖A‖‖u‖ for the exact method.
+    max_faces : int
+        Refuse (UnsupportedError) exact enumeration of more faces than this.
+    solver : str, optional
+        CVXPY solver for the relaxation (default Clarabel).
+
+    Returns
+    -------
+    u : ndarray, shape (r,)
+        A maximizer (exact) or the top eigenvector of the relaxation's U, signed so that it
+        is as feasible as possible (relaxation).
+    val : float
+        The maximum uᵀMu (exact) or the relaxation's optimal value (an upper bound).
+
+    Raises
+    ------
+    InvalidInputError
+        Bad shapes, non-finite entries, or a cone containing no unit vector.
+    """
+    M = np.asarray(M, dtype=float)
+    A = np.asarray(A, dtype=float)
+    if A.ndim == 1:
+        A = A.reshape(1, -1)
+    if M.ndim != 2 or M.shape[0] != M.shape[1]:
+        raise InvalidInputError(f"M must be a square (r, r) matrix; got shape {M.shape}.")
+    r = M.shape[0]
+    if A.ndim != 2 or A.shape[1] != r:
+        raise InvalidInputError(
+            f"A must have shape (p, {r}) to match M of shape {M.shape}; got {A.shape}.")
+    if not (np.all(np.isfinite(M)) and np.all(np.isfinite(A))):
+        raise InvalidInputError("M and A must be finite; remove NaN/inf entries.")
+    check_choice(method, ("exact", "relaxation"), "method")
+    M = 0.5 * (M + M.T)
+    if method == "relaxation":
+        return _cone_pca_relaxation(M, A, solver)
+
+    p = A.shape[0]
+    kmax = min(r - 1, p)
+    n_faces = sum(_comb(p, k) for k in range(kmax + 1))
+    if n_faces > max_faces:
+        raise UnsupportedError(
+            f"exact cone_pca would enumerate {n_faces} faces (p = {p}, r = {r}); use "
+            "method='relaxation' or raise max_faces.")
+    scale = np.linalg.norm(A, axis=1)
+    scale[scale == 0] = 1.0
+    An = A / scale[:, None]
+    best_val, best_u = -np.inf, None
+    for k in range(kmax + 1):
+        for S in itertools.combinations(range(p), k):
+            N = _null_space(An[list(S)])
+            if N.shape[1] == 0:
+                continue
+            w, V = np.linalg.eigh(N.T @ M @ N)
+            u = N @ V[:, -1]
+            u /= np.linalg.norm(u)
+            for cand in (u, -u):
+                if np.all(An @ cand >= -tol):
+                    val = float(cand @ M @ cand)
+                    if val > best_val:
+                        best_val, best_u = val, cand
+    if best_u is None:
+        raise InvalidInputError(
+            "the cone {u : A u >= 0} contains no unit vector (it is {0}); check the sign of A.")
+    return best_u, best_val
+
+
+def _comb(n: int, k: int) -> int:
+    from math import comb
+
+    return comb(n, k)
+
+
+def _cone_pca_relaxation(M, A, solver):
+    import cvxpy as cp
+
+    r = M.shape[0]
+    U = cp.Variable((r, r), PSD=True)
+    cons = [cp.trace(U) == 1]
+    if A.shape[0]:
+        cons.append(A @ U @ A.T >= 0)
+    prob = cp.Problem(cp.Maximize(cp.trace(M @ U)), cons)
+    try:
+        prob.solve(solver=solver or cp.CLARABEL)
+    except cp.error.SolverError as exc:  # pragma: no cover - solver dependent
+        raise SolverError(f"the relaxation (3) failed in the solver: {exc}") from None
+    if prob.status not in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE):
+        if prob.status in (cp.INFEASIBLE, cp.INFEASIBLE_INACCURATE):
+            raise InvalidInputError(
+                "the relaxation (3) is infeasible: the cone {u : A u >= 0} is {0}.")
+        raise SolverError(f"the relaxation (3) ended with status {prob.status!r}.")
+    w, V = np.linalg.eigh(U.value)
+    u = V[:, -1]
+    if np.sum(np.minimum(A @ u, 0)) < np.sum(np.minimum(-A @ u, 0)):
+        u = -u
+    return u, float(prob.value)
+
+
+# ------------------------------------------------------------------------ the oracle
+@dataclass(frozen=True)
+class OracleResult:
+    """Output of :class:`DualOracle`.
+
+    Attributes
+    ----------
+    value : float
+        ω(Z) = max_{‖u‖≤1} ‖Zᵀ(Xu)_+‖ (exact) or the best value found (heuristic).
+    direction : ndarray, shape (d,)
+        A unit maximizer u in the original feature space.
+    values : ndarray, shape (k,)
+        The values of the k best distinct candidates (local maxima, best first).
+    directions : ndarray, shape (d, k)
+        Their unit directions (original space).
+    exact : bool
+        Whether ``value`` is the exact maximum.
+    """
+
+    value: float
+    direction: np.ndarray
+    values: np.ndarray
+    directions: np.ndarray
+    exact: bool
+
+
+class _Circle:
+    """Pre-sorted boundary angles of a rank-2 data matrix (n, 2) for the arc closed form."""
+
+    def __init__(self, X2: np.ndarray, tol: float = 1e-12):
+        norms = np.linalg.norm(X2, axis=1)
+        big = norms.max() if norms.size else 0.0
+        keep = np.flatnonzero(norms > tol * max(big, 1e-300))
+        self.keep = keep
+        x = X2[keep]
+        self.x = x
+        nk = keep.size
+        if nk == 0:
+            self.empty = True
+            return
+        self.empty = False
+        phi = np.arctan2(x[:, 1], x[:, 0])
+        enter = np.mod(phi - np.pi / 2, _TWO_PI)
+        leave = np.mod(phi + np.pi / 2, _TWO_PI)
+        ang = np.concatenate([enter, leave])
+        pt = np.concatenate([np.arange(nk), np.arange(nk)])
+        sgn = np.concatenate([np.ones(nk), -np.ones(nk)])
+        # at equal angles, process leaves before enters (no effect on values, only on
+        # zero-length arcs)
+        order = np.lexsort((sgn, ang))
+        self.ang = ang[order]
+        self.pt = pt[order]
+        self.sgn = sgn[order]
+        pos = np.empty(2 * nk, dtype=int)
+        pos[order] = np.arange(2 * nk)
+        pos_enter, pos_leave = pos[:nk], pos[nk:]
+        # points active on the last arc (before event 0, wrapping around): enter after leave
+        self.wrap = np.flatnonzero(pos_enter > pos_leave)
+        self.a = self.ang
+        self.b = np.concatenate([self.ang[1:], [self.ang[0] + _TWO_PI]])
+        # event contributions x_j scaled by sign: (2n, 2)
+        self.sx = self.sgn[:, None] * x[self.pt]
+
+    def arc_values(self, Zk: np.ndarray):
+        """Per arc: (max of ‖Gu‖², angle of the maximizer). Zk = Z[keep], shape (n_keep, c)."""
+        base = Zk[self.wrap].T @ self.x[self.wrap]  # (c, 2)
+        T = Zk[self.pt][:, :, None] * self.sx[:, None, :]  # (2n, c, 2)
+        G = np.cumsum(T, axis=0) + base[None]
+        m11 = np.einsum("kc,kc->k", G[:, :, 0], G[:, :, 0])
+        m22 = np.einsum("kc,kc->k", G[:, :, 1], G[:, :, 1])
+        m12 = np.einsum("kc,kc->k", G[:, :, 0], G[:, :, 1])
+        alpha = 0.5 * (m11 + m22)
+        h = 0.5 * (m11 - m22)
+        rho = np.hypot(h, m12)
+        psi = np.arctan2(m12, h)
+        a, b = self.a, self.b
+        tstar = np.mod(0.5 * psi - a, np.pi)
+        inside = tstar <= (b - a)
+        fa = alpha + rho * np.cos(2 * a - psi)
+        fb = alpha + rho * np.cos(2 * b - psi)
+        val = np.where(inside, alpha + rho, np.maximum(fa, fb))
+        theta = np.where(inside, a + tstar, np.where(fa >= fb, a, b))
+        return np.maximum(val, 0.0), theta
+
+
+def _top_distinct(vals: np.ndarray, dirs: np.ndarray, k: int, tol: float = 1e-9):
+    """The k best candidates with pairwise distinct directions (columns of dirs)."""
+    order = np.argsort(-vals)
+    chosen = []
+    for i in order:
+        u = dirs[:, i]
+        if all(abs(float(u @ dirs[:, j])) < 1 - tol or float(u @ dirs[:, j]) < 0
+               for j in chosen):
+            chosen.append(i)
+            if len(chosen) >= k:
+                break
+    return np.asarray(chosen, dtype=int)
+
+
+class DualOracle:
+    """The dual oracle ω(Z) = max_{‖u‖₂≤1} ‖Zᵀ(X u)_+‖₂ of the semi-infinite dual (11).
+
+    Build it once per data matrix X (the set-up sorts boundary angles / finds the cells);
+    call it with a residual-like matrix Z of shape (n, c).
+
+    Parameters
+    ----------
+    X : array-like, shape (n, d)
+        Data matrix.
+    method : {"auto", "exact", "heuristic"}
+        ``"auto"`` is exact for rank(X) ≤ 3 and the heuristic otherwise; ``"exact"`` raises
+        UnsupportedError for rank ≥ 4.
+    n_starts : int
+        Number of random starts of the heuristic (rank ≥ 4).
+    seed : None, int or numpy Generator
+        Randomness of the heuristic.
+    rank_tol : float
+        Relative singular-value threshold of the rank reduction (App. A.2).
+
+    Attributes
+    ----------
+    rank : int
+        r = rank(X).
+    basis : ndarray, shape (d, r)
+        Orthonormal V_r; the reduced data is ``Xr = X @ basis``.
+    exact : bool
+        Whether the oracle's value is exact.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, -1.0]])
+    >>> Z = np.array([[1.0], [1.0], [0.0]])
+    >>> round(DualOracle(X)(Z).value, 6)   # u = (1, 1)/√2
+    1.414214
+    """
+
+    def __init__(self, X, method: str = "auto", n_starts: int = 64, seed=None,
+                 rank_tol: float = 1e-10):
+        X = as_data(X)
+        check_choice(method, ("auto", "exact", "heuristic"), "method")
+        self.X = X
+        n, d = X.shape
+        _, s, vt = np.linalg.svd(X, full_matrices=False)
+        r = int(np.sum(s > rank_tol * s[0])) if s.size and s[0] > 0 else 0
+        self.rank = r
+        self.basis = vt[:r].T.copy()
+        self.Xr = X @ self.basis
+        if method == "exact" and r > 3:
+            raise UnsupportedError(
+                f"the exact dual oracle is implemented for rank(X) <= 3; X has rank {r}. "
+                "Use method='heuristic' (no certified lower bound) or reduce the dimension.")
+        self.exact = r <= 3 if method != "heuristic" else False
+        self.method = "exact" if self.exact else "heuristic"
+        self.n_starts = int(n_starts)
+        self._rng = as_seed_rng(seed)
+        if r == 2 and self.exact:
+            self._circle = _Circle(self.Xr)
+        elif r == 3 and self.exact:
+            self._setup_rank3()
+
+    # ---------------------------------------------------------------- helpers
+    def values(self, Z, U) -> np.ndarray:
+        """‖Zᵀ(X u)_+‖ for each column u of U (original space, shape (d, k))."""
+        Z = self._check_Z(Z)
+        U = np.asarray(U, dtype=float).reshape(self.X.shape[1], -1)
+        return np.linalg.norm(Z.T @ np.maximum(self.X @ U, 0.0), axis=0)
+
+    def _values_reduced(self, Z, Ur):
+        return np.linalg.norm(Z.T @ np.maximum(self.Xr @ Ur, 0.0), axis=0)
+
+    def _check_Z(self, Z) -> np.ndarray:
+        Z = np.asarray(Z, dtype=float)
+        if Z.ndim == 1:
+            Z = Z.reshape(-1, 1)
+        if Z.ndim != 2 or Z.shape[0] != self.X.shape[0]:
+            raise InvalidInputError(
+                f"Z must have shape (n, c) with n = {self.X.shape[0]} rows; got {Z.shape}.")
+        if not np.all(np.isfinite(Z)):
+            raise InvalidInputError("Z contains NaN or inf; pass a finite matrix.")
+        return Z
+
+    # ------------------------------------------------------------------- call
+    def __call__(self, Z, n_candidates: int = 1, warm=None) -> OracleResult:
+        """Evaluate ω(Z) and return the best ``n_candidates`` distinct maximizers.
+
+        Parameters
+        ----------
+        Z : array-like, shape (n, c)
+        n_candidates : int
+            How many distinct local maximizers (best first) to return, e.g. as several
+            cutting planes per round. Each is a maximizer over one cell (s_i of Algorithm 1).
+        warm : array-like, shape (d, k), optional
+            Extra starting directions for the heuristic (ignored by the exact oracle).
+        """
+        Z = self._check_Z(Z)
+        warm_r = None
+        if warm is not None:
+            warm = np.asarray(warm, dtype=float).reshape(self.X.shape[1], -1)
+            warm_r = self.basis.T @ warm
+        vals, Ur = self.reduced(Z, n_candidates, warm_r)
+        U = self.basis @ Ur
+        return OracleResult(float(vals[0]), U[:, 0], vals, U, self.exact)
+
+    def reduced(self, Z: np.ndarray, k: int = 1, warm=None):
+        """(values (k',), unit directions in the reduced space (r, k')), best first.
+
+        Values are recomputed exactly as ‖Zᵀ(Xr u)_+‖ at the returned directions.
+        """
+        r = self.rank
+        if r == 0:
+            return np.zeros(1), np.zeros((0, 1))
+        if r == 1:
+            cand = np.array([[1.0, -1.0]])
+        elif r == 2 and self.exact:
+            cand = self._rank2_candidates(Z, self._circle, np.eye(2), k)
+        elif r == 3 and self.exact:
+            cand = self._rank3_candidates(Z, k)
+        else:
+            cand = self._heuristic_candidates(Z, k, warm)
+        cand = cand / np.maximum(np.linalg.norm(cand, axis=0), 1e-300)
+        vals = self._values_reduced(Z, cand)
+        sel = _top_distinct(vals, cand, k)
+        return vals[sel], cand[:, sel]
+
+    # ----------------------------------------------------------------- rank 2
+    @staticmethod
+    def _rank2_candidates(Z, circle: _Circle, Q: np.ndarray, k: int, pool: int = 4):
+        """Candidate directions Q·(cos θ, sin θ) of the best arcs of a _Circle."""
+        if circle.empty:
+            return Q[:, :1].copy()
+        val, theta = circle.arc_values(Z[circle.keep])
+        m = min(val.size, max(pool * k, k + 8))
+        idx = np.argpartition(-val, m - 1)[:m] if m < val.size else np.arange(val.size)
+        th = theta[idx]
+        return Q @ np.vstack([np.cos(th), np.sin(th)])
+
+    # ----------------------------------------------------------------- rank 3
+    def _setup_rank3(self):
+        Xr = self.Xr
+        norms = np.linalg.norm(Xr, axis=1)
+        keep = np.flatnonzero(norms > 1e-12 * norms.max())
+        xn = Xr[keep] / norms[keep, None]
+        # distinct planes x_j^⊥ (parallel rows define the same plane)
+        planes = []
+        for i, x in enumerate(xn):
+            if all(abs(float(x @ xn[j])) < 1 - 1e-12 for j in planes):
+                planes.append(i)
+        self._planes = []
+        for i in planes:
+            Q = _null_space(xn[i:i + 1])  # (3, 2)
+            self._planes.append((Q, _Circle(Xr @ Q)))
+        # vertices of the arrangement: ±x_j × x_k for distinct planes j < k
+        P = xn[planes]
+        jj, kk = np.triu_indices(len(planes), 1)
+        V = np.cross(P[jj], P[kk])
+        nv = np.linalg.norm(V, axis=1)
+        ok = nv > 1e-12
+        self._vertices = V[ok] / nv[ok, None]
+        self._Xn = Xr / np.maximum(norms, 1e-300)[:, None]
+
+    def _rank3_patterns(self, chunk_vertices):
+        """Sign patterns (rows, boolean (p, n)) of all cells touching the given vertices."""
+        S = chunk_vertices @ self._Xn.T  # (v, n)
+        tol = 1e-10
+        pats = []
+        for sgn in (1.0, -1.0):
+            T = sgn * S
+            pos = T > tol
+            zero = np.abs(T) <= tol
+            for i in range(T.shape[0]):
+                zi = np.flatnonzero(zero[i])
+                if zi.size > 8:  # pathological degeneracy: cap the enumeration
+                    zi = zi[:8]
+                base = pos[i]
+                for combo in itertools.product((False, True), repeat=zi.size):
+                    p = base.copy()
+                    p[zi] = combo
+                    pats.append(p)
+        return np.array(pats, dtype=bool)
+
+    def _rank3_candidates(self, Z, k):
+        cands = []
+        # (b) faces: maxima on each plane x_j^⊥ (rank-2 closed form)
+        for Q, circle in self._planes:
+            cands.append(self._rank2_candidates(Z, circle, Q, 1, pool=1))
+        # (a) cell interiors: top eigenvector of M_i, kept only if it lies in cell i
+        Xr = self.Xr
+        c = Z.shape[1]
+        B = (Z[:, :, None] * Xr[:, None, :]).reshape(Xr.shape[0], 3 * c)  # rows z_j ⊗ x_j
+        V = self._vertices
+        step = max(1, 4000 // max(1, Xr.shape[0]))
+        for s in range(0, V.shape[0], step):
+            D = self._rank3_patterns(V[s:s + step])
+            if D.size == 0:
+                continue
+            D = np.unique(D, axis=0)
+            G = (D.astype(float) @ B).reshape(-1, c, 3)
+            Mi = np.einsum("pci,pcj->pij", G, G)
+            w, E = np.linalg.eigh(Mi)
+            u = E[:, :, -1]  # (p, 3)
+            proj = u @ Xr.T  # (p, n)
+            A_sign = np.where(D, 1.0, -1.0)
+            tol = 1e-9 * np.linalg.norm(Xr, axis=1).max()
+            for sgn in (1.0, -1.0):
+                feas = np.all(sgn * A_sign * proj >= -tol, axis=1)
+                if np.any(feas):
+                    cands.append(sgn * u[feas].T)
+        return np.hstack(cands)
+
+    # -------------------------------------------------------------- heuristic
+    def _heuristic_candidates(self, Z, k, warm=None, n_iter: int = 30):
+        """Multi-start pattern ascent (HEURISTIC, may miss the global maximum)."""
+        Xr = self.Xr
+        r = self.rank
+        starts = [self._rng.standard_normal((r, self.n_starts))]
+        # rows of Xr and the directions of Xrᵀ z_col as natural starts
+        starts.append(Xr.T[:, self._rng.choice(Xr.shape[0], min(Xr.shape[0], self.n_starts),
+                                               replace=False)])
+        starts.append(Xr.T @ Z)
+        starts.append(-(Xr.T @ Z))
+        if warm is not None:
+            starts.append(np.asarray(warm, dtype=float).reshape(r, -1))
+        U = np.hstack(starts)
+        U = U / np.maximum(np.linalg.norm(U, axis=0), 1e-300)
+        f = self._values_reduced(Z, U)
+        for _ in range(n_iter):
+            D = (Xr @ U) > 0  # (n, s)
+            G = np.einsum("nc,ns,ni->sci", Z, D.astype(float), Xr)
+            Mi = np.einsum("sci,scj->sij", G, G)
+            _, E = np.linalg.eigh(Mi)
+            Un = E[:, :, -1].T
+            fp = self._values_reduced(Z, Un)
+            fm = self._values_reduced(Z, -Un)
+            Un = np.where(fp >= fm, Un, -Un)
+            fn = np.maximum(fp, fm)
+            better = fn > f * (1 + 1e-12)
+            if not np.any(better):
+                break
+            U[:, better] = Un[:, better]
+            f[better] = fn[better]
+        return U
+
+
+def dual_oracle(X, Z, method: str = "auto"):
+    """One-shot ω(Z) = max_{‖u‖≤1} ‖Zᵀ(X u)_+‖ (11); returns an :class:`OracleResult`.
+
+    Build a :class:`DualOracle` instead when calling repeatedly with the same X.
+    """
+    return DualOracle(X, method=method)(Z)

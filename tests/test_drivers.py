@@ -1,0 +1,194 @@
+"""Tests of the certified drivers: cutting planes (App. A.5), Frank-Wolfe (Algorithm 1) and
+certify. References: the exact convex program (12) solved by CVXPY (``cvxrelu.bidual``),
+the primal objective (5) of the returned networks, and SGD-trained networks."""
+
+import logging
+
+import numpy as np
+import pytest
+
+import cvxrelu as cr
+from cvxrelu.datasets import figure1, spiral
+from cvxrelu.drivers import SolveResult, certify, cutting_plane, frank_wolfe
+from cvxrelu.errors import InvalidInputError
+
+BETA = 1e-2
+
+
+@pytest.fixture(scope="module")
+def spiral_problem():
+    X, Y = spiral()
+    p_star = cr.bidual(X, Y, BETA).solve()
+    return X, Y, p_star
+
+
+@pytest.fixture(scope="module")
+def figure1_problem():
+    X, Y = figure1()
+    p_star = cr.bidual(X, Y, BETA).solve()
+    return X, Y, p_star
+
+
+def _check_bounds(res, X, Y, p_star, tight=True, slack=1e-7):
+    """lower ≤ p* ≤ upper at every iteration; the network attains upper."""
+    assert isinstance(res, SolveResult)
+    assert res.exact_oracle
+    for rec in res.history:
+        assert rec.lower <= p_star * (1 + slack), rec
+        assert rec.upper >= p_star * (1 - slack), rec
+        assert rec.lower <= rec.upper + 1e-12
+    assert np.isclose(res.network.objective(X, Y, res.beta), res.upper, rtol=1e-10, atol=1e-12)
+    if tight:
+        assert res.status == "optimal"
+        assert res.rel_gap <= 1e-6
+        assert abs(res.upper - p_star) <= 1e-6 * p_star
+        assert abs(res.lower - p_star) <= 1e-6 * p_star
+
+
+@pytest.mark.parametrize("name", ["spiral_problem", "figure1_problem"])
+def test_cutting_plane_kelley_matches_bidual(name, request):
+    X, Y, p_star = request.getfixturevalue(name)
+    res = cutting_plane(X, Y, BETA, progress=False)
+    _check_bounds(res, X, Y, p_star)
+
+
+@pytest.mark.parametrize("name", ["spiral_problem", "figure1_problem"])
+def test_frank_wolfe_fully_corrective_matches_bidual(name, request):
+    X, Y, p_star = request.getfixturevalue(name)
+    res = frank_wolfe(X, Y, BETA, n_atoms=4, progress=False)
+    _check_bounds(res, X, Y, p_star)
+    assert np.isclose(res.info["t"], res.network.path_norm())
+
+
+def test_cutting_plane_accpm_bounds(spiral_problem):
+    X, Y, p_star = spiral_problem
+    res = cutting_plane(X, Y, BETA, method="accpm", tol=1e-3, progress=False)
+    _check_bounds(res, X, Y, p_star, tight=False)
+    assert res.status == "optimal" and res.rel_gap <= 1e-3
+    assert res.method == "cutting_plane[accpm]"
+
+
+def test_frank_wolfe_paper_variant_bounds(spiral_problem):
+    X, Y, p_star = spiral_problem
+    # Algorithm 1 as written: bisection over t, α_k = 2/(k+2); slow but always valid bounds
+    res = frank_wolfe(X, Y, BETA, variant="paper", max_iters=400, inner_iters=50,
+                      progress=False)
+    _check_bounds(res, X, Y, p_star, tight=False)
+    assert res.status.startswith("max_iters")
+    assert res.upper < 0.5 * float(np.sum(Y ** 2))  # improved on the zero network
+    ups = [h.upper for h in res.history]
+    assert all(b <= a for a, b in zip(ups, ups[1:]))  # best-so-far bounds are monotone
+
+
+def test_frank_wolfe_fixed_t(spiral_problem):
+    X, Y, p_star = spiral_problem
+    opt = cutting_plane(X, Y, BETA, tol=1e-8, progress=False)
+    t_star = opt.network.path_norm()  # Σ‖u_j‖‖v_j‖ at the optimum = t* of (14)
+    res = frank_wolfe(X, Y, BETA, t=t_star, tol=1e-6, n_atoms=4, progress=False)
+    _check_bounds(res, X, Y, p_star, tight=False)
+    assert res.upper <= p_star * (1 + 1e-4)
+    assert res.network.path_norm() <= t_star * (1 + 1e-6)
+    paper = frank_wolfe(X, Y, BETA, t=t_star, variant="paper", max_iters=200, progress=False)
+    _check_bounds(paper, X, Y, p_star, tight=False)
+    assert paper.info["fw_gap"] >= 0
+    assert paper.network.path_norm() <= t_star * (1 + 1e-9)
+
+
+def test_certify_sgd_networks(figure1_problem):
+    pytest.importorskip("torch")
+    from cvxrelu.baselines import train_sgd
+
+    X, Y, p_star = figure1_problem
+    small = train_sgd(X, Y, BETA, m=10, epochs=1500, seed=0)
+    cert = certify(small.network, X, Y, BETA)
+    assert cert.lower <= p_star * (1 + 1e-7) and p_star <= cert.upper
+    assert np.isclose(cert.upper, small.network.objective(X, Y, BETA))
+    # the paper's finding: 10 neurons do not reach the global optimum on this instance
+    assert cert.upper - p_star > 1e-3 * p_star
+    assert cert.rel_gap > 1e-3 and cert.status == "gap"
+    # torch modules are accepted and give the same certificate
+    cert_t = certify(small.network.to_torch(), X, Y, BETA)
+    assert np.isclose(cert_t.lower, cert.lower) and np.isclose(cert_t.upper, cert.upper)
+
+
+def test_certify_optimal_network(figure1_problem):
+    X, Y, p_star = figure1_problem
+    res = cutting_plane(X, Y, BETA, tol=1e-9, progress=False)
+    cert = certify(res.network, X, Y, BETA)
+    # p* from CVXPY/Clarabel is itself accurate to ~1e-8 relative only
+    assert cert.lower <= p_star * (1 + 1e-7) and cert.upper >= p_star * (1 - 1e-7)
+    assert cert.rel_gap <= 1e-6 and cert.status == "optimal"
+    # (W1, W2) pairs are accepted too
+    cert2 = certify((res.network.W1, res.network.W2), X, Y, BETA)
+    assert np.isclose(cert2.lower, cert.lower)
+
+
+def test_certify_bidual_network(spiral_problem):
+    X, Y, p_star = spiral_problem
+    f = cr.bidual(X, Y, BETA)
+    f.solve()
+    net = f.network()
+    cert = certify(net, X, Y, BETA)
+    assert cert.lower <= p_star * (1 + 1e-7) and p_star <= cert.upper * (1 + 1e-7)
+
+
+def test_zero_network_is_optimal_for_huge_beta():
+    X, Y = spiral()
+    beta = 1e3  # ω(Y) < β: the zero network is globally optimal, p* = ½‖Y‖²
+    res = cutting_plane(X, Y, beta, progress=False)
+    assert res.status == "optimal" and res.network.n_neurons == 0
+    assert np.isclose(res.upper, 0.5 * np.sum(Y ** 2)) and np.isclose(res.lower, res.upper)
+
+
+def test_heuristic_oracle_is_not_certified():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((15, 4))
+    Y = rng.standard_normal((15, 2))
+    res = cutting_plane(X, Y, 0.5, progress=False, max_iters=30, seed=0)
+    assert not res.exact_oracle and not res.certified
+    assert "not certified" in res.status
+    assert "NOT certified" in res.summary()
+    cert = certify(res.network, X, Y, 0.5, seed=0)
+    assert not cert.exact_oracle and "not certified" in cert.status
+
+
+def test_progress_and_logging(caplog, spiral_problem):
+    X, Y, _ = spiral_problem
+    with caplog.at_level(logging.DEBUG, logger="cvxrelu"):
+        res = cutting_plane(X, Y, BETA, progress=False)
+    assert any("rel gap" in r.getMessage() for r in caplog.records)
+    res2 = cutting_plane(X, Y, BETA, progress=True)  # tqdm bar
+    assert np.isclose(res.upper, res2.upper)
+    text = res.summary()
+    assert "upper" in text and "lower" in text and "certified" in text
+    assert "SolveResult(" in repr(res)
+    arr = res.history_array()
+    assert arr.shape == (res.iterations, 4)
+
+
+def test_input_validation():
+    X, Y = spiral()
+    with pytest.raises(InvalidInputError, match="beta"):
+        cutting_plane(X, Y, -1.0)
+    with pytest.raises(InvalidInputError, match="Y has"):
+        frank_wolfe(X, Y[:5], 0.1)
+    with pytest.raises(InvalidInputError, match="method"):
+        cutting_plane(X, Y, 0.1, method="newton")
+    with pytest.raises(InvalidInputError, match="variant"):
+        frank_wolfe(X, Y, 0.1, variant="away")
+    with pytest.raises(InvalidInputError, match="tol"):
+        cutting_plane(X, Y, 0.1, tol=0)
+    with pytest.raises(InvalidInputError, match="t must"):
+        frank_wolfe(X, Y, 0.1, t=-2.0)
+    net = cr.ReLUNetwork(np.ones((3, 4)), np.ones((4, 3)))
+    with pytest.raises(InvalidInputError, match="features"):
+        certify(net, X, Y, 0.1)
+    with pytest.raises(InvalidInputError, match="outputs"):
+        certify(cr.ReLUNetwork(np.ones((2, 4)), np.ones((4, 2))), X, Y, 0.1)
+    with pytest.raises(InvalidInputError, match="network must be"):
+        certify("net", X, Y, 0.1)
+    for fn in (cutting_plane, frank_wolfe):
+        with pytest.raises(InvalidInputError, match="unknown oracle"):
+            fn(X, Y, 0.1, oracle="nope")
+    with pytest.raises(InvalidInputError, match="unknown oracle"):
+        certify(net.__class__(np.ones((2, 4)), np.ones((4, 3))), X, Y, 0.1, oracle="x")
