@@ -1,0 +1,91 @@
+"""Certificates for general convex losses: the dual (78)–(79) at a network's gradient.
+
+For a loss ℓ convex in the predictions, p* ≥ −ℓ*(Z) for every Z with ‖Zᵀ(Xu)_+‖ ≤ β for all
+‖u‖ ≤ 1 (weak duality of (79); sign convention of :mod:`cvxrelu.losses`). The natural dual
+candidate of a network with outputs F is Z = ∇ℓ(F); it is moved into dom ℓ* and scaled by
+s ∈ [0, min(1, β/ω(Z))] (ω is the dual oracle), which keeps it feasible and inside the domain
+(every built-in dom ℓ* is star-shaped about 0), and s is chosen to maximize −ℓ*(sZ), a
+concave function of s.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from .._validate import as_beta, as_data, as_targets, check_choice
+from ..errors import InvalidInputError, UnsupportedError
+from ..oracle import DualOracle
+from .result import IterationRecord, SolveResult
+
+__all__ = ["certify_loss"]
+
+
+def _golden_max(g, lo: float, hi: float, iters: int = 80) -> tuple[float, float]:
+    """Maximize a concave function of one variable on [lo, hi]."""
+    phi = (np.sqrt(5.0) - 1.0) / 2.0
+    a, b = lo, hi
+    c, d = b - phi * (b - a), a + phi * (b - a)
+    gc, gd = g(c), g(d)
+    for _ in range(iters):
+        if gc >= gd:
+            b, d, gd = d, c, gc
+            c = b - phi * (b - a)
+            gc = g(c)
+        else:
+            a, c, gc = c, d, gd
+            d = a + phi * (b - a)
+            gd = g(d)
+    best = max(((g(x), x) for x in (lo, hi, c, d)), key=lambda t: t[0])
+    return best[1], best[0]
+
+
+def certify_loss(net, X, Y, beta, loss, oracle: str = "auto", tol: float = 1e-6,
+                 seed=None) -> SolveResult:
+    """Upper bound (the network's objective with ``loss``) and a dual lower bound (79).
+
+    Parameters are those of :func:`cvxrelu.certify`; ``net`` is a ReLUNetwork. Raises
+    UnsupportedError for a loss without a conjugate (a user callable registered without
+    ``conjugate=``): then only the upper bound is known.
+    """
+    from ..losses import get_loss
+
+    t0 = time.perf_counter()
+    X = as_data(X)
+    beta = as_beta(beta)
+    lo = get_loss(loss)
+    if not lo.supports_conjugate:
+        raise UnsupportedError(
+            f"loss {lo.name!r} has no conjugate, so no dual lower bound can be computed; "
+            "register it with conjugate=... or use net.objective(...) as the upper bound."
+        )
+    Yp = as_targets(lo.prepare_targets(Y), X.shape[0])
+    if net.n_outputs != Yp.shape[1]:
+        raise InvalidInputError(
+            f"network has {net.n_outputs} outputs but the prepared Y has {Yp.shape[1]} columns.")
+    upper = net.objective(X, Yp, beta, loss)
+    F = net.predict(X)
+    Z = lo.into_domain(lo.dual_point(F, Yp), Yp)
+    oracle = check_choice(oracle, ("auto", "exact", "heuristic"), "oracle")
+    orc = DualOracle(X, method=oracle, seed=seed)
+    omega = orc(Z).value
+    s_max = min(1.0, beta / omega) if omega > 0 else 1.0
+    s_max = min(s_max, lo.domain_scale(Z, Yp)) if s_max > 0 else 0.0
+
+    def g(s):
+        value = lo.dual_objective(s * Z, Yp)
+        return value if np.isfinite(value) else -np.inf
+
+    s, lower = _golden_max(g, 0.0, s_max)
+    lower = max(lower, g(0.0))
+    elapsed = time.perf_counter() - t0
+    rel = (upper - lower) / max(abs(upper), 1e-300)
+    status = "optimal" if rel <= tol else "gap"
+    if not orc.exact:
+        status += " (heuristic lower bound, not certified)"
+    return SolveResult(
+        network=net, upper=upper, lower=lower, status=status, exact_oracle=orc.exact,
+        history=[IterationRecord(1, upper, lower, elapsed, net.n_neurons, omega)],
+        method=f"certify[{lo.name}]", beta=beta, time=elapsed,
+        info={"oracle_value": omega, "s": s, "loss": lo.name, "rank": orc.rank})
