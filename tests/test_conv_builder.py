@@ -50,7 +50,7 @@ def test_convex_cnn_below_adam_trained_cnn(rng):
                 (conv.weight ** 2).sum() + (lin.weight ** 2).sum())
             obj.backward()
             opt.step()
-        best = min(best, float(obj))
+        best = min(best, obj.item())
     assert p <= best + 1e-9
 
 
