@@ -260,6 +260,22 @@ class _Circle:
         return np.maximum(val, 0.0), theta
 
 
+def _row_chunks(n: int, width: int, budget: int = 1 << 18):
+    """Row slices of an (n, width) computation holding at most ~``budget`` floats at once, so
+    that no n × width temporary is built (memory O(n (d + c)) whatever the width)."""
+    step = max(256, budget // max(1, width))
+    for s in range(0, n, step):
+        yield slice(s, min(n, s + step))
+
+
+def relu_correlations(X: np.ndarray, U: np.ndarray, Z: np.ndarray) -> np.ndarray:
+    """Zᵀ (X U)_+ of shape (c, k), accumulated over row chunks (no n × k temporary)."""
+    out = np.zeros((Z.shape[1], U.shape[1]))
+    for rows in _row_chunks(X.shape[0], U.shape[1]):
+        out += Z[rows].T @ np.maximum(X[rows] @ U, 0.0)
+    return out
+
+
 def _top_distinct(vals: np.ndarray, dirs: np.ndarray, k: int, tol: float = 1e-9):
     """The k best candidates with pairwise distinct directions (columns of dirs)."""
     order = np.argsort(-vals)
@@ -341,10 +357,10 @@ class DualOracle:
         """‖Zᵀ(X u)_+‖ for each column u of U (original space, shape (d, k))."""
         Z = self._check_Z(Z)
         U = np.asarray(U, dtype=float).reshape(self.X.shape[1], -1)
-        return np.linalg.norm(Z.T @ np.maximum(self.X @ U, 0.0), axis=0)
+        return np.linalg.norm(relu_correlations(self.X, U, Z), axis=0)
 
     def _values_reduced(self, Z, Ur):
-        return np.linalg.norm(Z.T @ np.maximum(self.Xr @ Ur, 0.0), axis=0)
+        return np.linalg.norm(relu_correlations(self.Xr, Ur, Z), axis=0)
 
     def _check_Z(self, Z) -> np.ndarray:
         Z = np.asarray(Z, dtype=float)

@@ -25,6 +25,10 @@ def test_loss_certificate_brackets_the_exact_value(loss, tight):
     p = f.solve()
     net = f.network()
     cert = certify_loss(net, X, Y, beta, loss)
+    via_certify = cr.certify(net, X, Y, beta, loss=loss)   # the public entry point
+    if loss != "squared":      # squared has its own dual (11), computed the same way
+        assert via_certify.lower == cert.lower
+    assert via_certify.lower <= p + 1e-7 * abs(p)
     assert cert.exact_oracle
     assert cert.lower <= p + 1e-7 * abs(p)          # weak duality (79)
     assert p <= cert.upper + 1e-7 * abs(p)          # a real network

@@ -13,13 +13,23 @@ Its Lagrange dual is the dual (11)/(73) restricted to the cuts u_1..u_K, with Z 
 (App. A.5); its value is a real network's objective, i.e. an upper bound on p*.
 
 Only the Gram matrix G = AᵀA, B = AᵀY and ‖Y‖² enter, so the cost per solve does not depend
-on n. The problem is solved by Clarabel, called directly (no CVXPY compilation), with tight
-tolerances (1e-12): the residual Z = Y − A V must be accurate for certified relative gaps of
-1e-6, since the lower bound scales Z by β/ω(Z).
+on n. The residual Z = Y − A V must be accurate for certified relative gaps of 1e-6, since the
+lower bound scales Z by β/ω(Z); the quantity that matters is the dual infeasibility
+max_k ‖b_k − (G V)_k‖/β − 1.
+
+Solvers. The penalized form is first solved by a warm-started active-set method
+(:func:`solve_group_lasso_active_set`: exact block-coordinate sweeps to fix the support,
+Newton's method on the nonzero groups), which reaches a dual infeasibility of ~1e-10 in
+milliseconds when warm-started from the previous master of the cutting-plane method. If it
+misses the target, and always for the constrained form, Clarabel is called directly (no
+CVXPY compilation) with tight tolerances (1e-12), followed by a Newton polish. Either way the
+drivers' certificates do not trust the master: the upper bound is the primal objective of the
+returned network and the lower bound comes from the exact oracle at the residual.
 """
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import numpy as np
@@ -229,8 +239,28 @@ def _barrier_newton(G, B, yy, beta, V0=None, gap_rel=1e-12, shrink=100.0, max_st
         mu = max(mu / shrink, mu_final)
 
 
+def _single_thread():
+    """BLAS limited to one thread for the small dense factorizations of the master: on a
+    loaded 2-core machine a multi-threaded 200×200 Cholesky was measured 50–100× slower
+    (threads spin while competing for cores). No-op without ``threadpoolctl``."""
+    global _CONTROLLER
+    if _CONTROLLER is None:
+        try:
+            from threadpoolctl import ThreadpoolController
+
+            _CONTROLLER = ThreadpoolController()
+        except Exception:  # pragma: no cover - optional dependency missing or failing
+            _CONTROLLER = False
+    if _CONTROLLER is False:  # pragma: no cover
+        return nullcontext()
+    return _CONTROLLER.limit(limits=1, user_api="blas")
+
+
+_CONTROLLER = None
+
+
 def solve_group_lasso(G, B, yy, beta, t=None, tol=1e-12, target: float = 1e-9,
-                      accurate: bool = False, V0=None) -> GroupLassoSolution:
+                      accurate: bool = False, V0=None, warm=None) -> GroupLassoSolution:
     """Solve the group lasso master problem from its Gram data.
 
     Parameters
@@ -259,6 +289,10 @@ def solve_group_lasso(G, B, yy, beta, t=None, tol=1e-12, target: float = 1e-9,
         residual is dual feasible to ~1e-10 on masters where Clarabel stops at ~1e-6.
     V0 : ndarray, optional
         Warm start of the accurate solve.
+    warm : ndarray, shape (K, c), optional
+        Penalized form only: warm start of the active-set solver
+        (:func:`solve_group_lasso_active_set`), which is tried first (a zero start when not
+        given); Clarabel is the fallback when it misses ``target``.
 
     Returns
     -------
@@ -268,7 +302,26 @@ def solve_group_lasso(G, B, yy, beta, t=None, tol=1e-12, target: float = 1e-9,
     K, c = B.shape
     if K == 0:
         return GroupLassoSolution(np.zeros((0, c)), 0.5 * yy, True, "empty")
+    with _single_thread():
+        return _solve_group_lasso(G, B, yy, beta, t, tol, target, accurate, V0, warm)
+
+
+def _solve_group_lasso(G, B, yy, beta, t, tol, target, accurate, V0, warm):
+    K, c = B.shape
     pen = beta if t is None else 0.0
+    if t is None:
+        start = warm if warm is not None and np.shape(warm) == (K, c) else None
+        aim = 1e-10 if accurate else target
+        V, dinf, ok = solve_group_lasso_active_set(G, B, beta, start, target=aim)
+        if not ok:  # one restart from its own point (cheap) before the slow fallback
+            V2, d2, ok = solve_group_lasso_active_set(G, B, beta, V, target=aim)
+            if d2 < dinf:
+                V, dinf = V2, d2
+        # within 10× of the target is accepted too: Clarabel (≫ 100× slower on K ≳ 200
+        # columns) rarely does better, and the certificate never relies on the master
+        if ok or dinf <= 10 * aim or (accurate and dinf <= 1e-9):
+            return GroupLassoSolution(V, _objective(G, B, yy, V, pen), dinf <= 1e-8,
+                                      "active_set")
     def dual_infeasibility(V):  # max_k ‖b_k − (G V)_k‖/β − 1
         return float(np.max(np.linalg.norm(B - G @ V, axis=1))) / beta - 1.0
 
@@ -307,3 +360,161 @@ def solve_group_lasso(G, B, yy, beta, t=None, tol=1e-12, target: float = 1e-9,
     kkt_ok = dinf <= 1e-8
     obj = _objective(G, B, yy, V, pen)
     return GroupLassoSolution(V, obj, kkt_ok, status)
+
+
+# ------------------------------------------------------------ warm-started active set
+def _bcd_sweep(G, B, beta, V, GV, idx):
+    """One Gauss-Seidel sweep of exact block minimizations over the groups ``idx``:
+    v_k ← (1 − β/‖r_k‖)_+ r_k / G_kk with r_k = b_k − (G V)_k + G_kk v_k (in place)."""
+    for k in idx:
+        gkk = G[k, k]
+        if gkk <= 0:
+            continue
+        r = B[k] - GV[k] + gkk * V[k]
+        nr = float(np.sqrt(r @ r))
+        new = (1.0 - beta / nr) / gkk * r if nr > beta else np.zeros_like(r)
+        delta = new - V[k]
+        if np.any(delta):
+            GV += np.outer(G[:, k], delta)
+            V[k] = new
+
+
+def _newton_active(G, B, beta, V, GV, max_iter=30, gtol=0.0):
+    """Newton's method on the nonzero groups S (the objective is smooth there) with Armijo
+    backtracking on the exact change of the objective (O(|S|² c) per trial). A group whose
+    line v_k − a d_k passes (nearly) through 0 before a = 1 blocks the step: it is set to 0
+    and leaves S (the next block-coordinate sweep decides whether it comes back).
+    Returns (V, GV) updated."""
+    from scipy.linalg import cho_factor, cho_solve
+
+    c = V.shape[1]
+    eye = np.eye(c)
+    for _ in range(max_iter):
+        nr = np.linalg.norm(V, axis=1)
+        S = np.flatnonzero(nr > 0)
+        if S.size == 0:
+            break
+        VS, nS = V[S], nr[S]
+        Vh = VS / nS[:, None]
+        grad = GV[S] - B[S] + beta * Vh
+        gmax = float(np.abs(grad).max())
+        if gmax <= gtol:
+            break
+        m = S.size
+        H4 = np.zeros((m, c, m, c))
+        for j in range(c):
+            H4[:, j, :, j] = G[np.ix_(S, S)]  # G_SS ⊗ I_c
+        ar = np.arange(m)
+        H4[ar, :, ar, :] += (beta / nS)[:, None, None] * (
+            eye[None] - Vh[:, :, None] * Vh[:, None, :])
+        H = H4.reshape(m * c, m * c)
+        H[np.diag_indices_from(H)] += 1e-14 * np.trace(H) / H.shape[0]
+        try:
+            step = cho_solve(cho_factor(H), grad.ravel()).reshape(VS.shape)
+        except np.linalg.LinAlgError:
+            step = np.linalg.lstsq(H, grad.ravel(), rcond=None)[0].reshape(VS.shape)
+        dec = float(np.sum(grad * step))
+        if not dec > 0:
+            break
+        # a group whose line v_k − a d_k passes (nearly) through 0 before a = 1 blocks the
+        # step: stop there and set it to 0 (it leaves the support; a sweep may bring it back)
+        dd = np.sum(step * step, axis=1)
+        astar = np.sum(VS * step, axis=1) / np.maximum(dd, 1e-300)
+        mins = nS ** 2 - astar * np.sum(VS * step, axis=1)
+        block = (astar > 0) & (astar < 1) & (mins <= 1e-2 * nS ** 2)
+        amax = float(astar[block].min()) if np.any(block) else 1.0
+        GSS = G[np.ix_(S, S)]
+        RS = GV[S] - B[S]
+        pen0 = float(np.sum(nS))
+
+        def change(D):  # f(V + D on S) − f(V), O(|S|² c): no K- or n-sized work
+            return float(np.sum(D * RS) + 0.5 * np.sum(D * (GSS @ D))) + beta * (
+                float(np.sum(np.linalg.norm(VS + D, axis=1))) - pen0)
+
+        f0 = _objective_terms(V, GV, B, beta)
+        D, a = None, amax
+        if np.any(block) and amax < 1:
+            # try the full step with every blocking group set to 0 at once (several groups
+            # usually leave together); kept only if it decreases f
+            Dt = -step.copy()
+            Dt[block] = -VS[block]
+            if change(Dt) < -1e-4 * amax * dec:
+                D, a = Dt, 1.0
+        if D is None:
+            a = amax
+            while a > 1e-12 * amax:
+                Dt = -a * step
+                if a == amax and np.any(block):
+                    lead = block & (astar <= amax * (1 + 1e-12))
+                    Dt[lead] = -VS[lead]
+                if change(Dt) <= -1e-4 * a * dec:
+                    D = Dt
+                    break
+                a *= 0.5
+            if D is None:
+                break
+        V = V.copy()
+        V[S] = VS + D
+        GV = GV + G[:, S] @ D
+        if a < 1e-3 * amax and dec <= 1e-12 * max(abs(f0), 1e-300):
+            break  # stagnation at the rounding floor of f
+    return V, GV
+
+
+def _objective_terms(V, GV, B, beta):
+    return 0.5 * float(np.sum(V * GV)) - float(np.sum(V * B)) + \
+        beta * float(np.sum(np.linalg.norm(V, axis=1)))
+
+
+def solve_group_lasso_active_set(G, B, beta, V0=None, target: float = 1e-10,
+                                 max_rounds: int = 60):
+    """Warm-started active-set solver of the penalized group lasso (from its Gram data).
+
+    Alternates (i) a Gauss-Seidel sweep of exact block minimizations over the nonzero and the
+    KKT-violating groups — it sets groups exactly to zero and lets violated ones enter — and
+    (ii) Newton's method on the nonzero groups, where the objective is smooth (quadratic
+    convergence once the support is identified). Cost per round: O(K²c) for the sweep plus one
+    Cholesky factorization of size |S|c per Newton step, with K columns and |S| nonzero
+    groups; the support rarely changes between two masters of the cutting-plane method, so a
+    warm start ``V0`` usually converges in one or two rounds.
+
+    Stops when the dual infeasibility max_k ‖b_k − (G V)_k‖/β − 1 of the residual (the quantity
+    the certificate's scaling pays for) is ≤ ``target`` and the nonzero groups satisfy their
+    stationarity conditions to the same relative accuracy.
+
+    Returns
+    -------
+    (V, dual_infeasibility, converged)
+    """
+    G = np.asarray(G, dtype=float)
+    K, c = B.shape
+    V = np.zeros((K, c)) if V0 is None else np.array(V0, dtype=float, copy=True)
+    GV = G @ V
+    dinf = np.inf
+    # rounding floor of the gradient b_k − (G V)_k
+    gtol = max(1e-2 * target * beta, 1e-14 * float(np.abs(B).max(initial=0.0)))
+    f_prev = np.inf
+    for _ in range(max_rounds):
+        R = B - GV
+        rn = np.linalg.norm(R, axis=1)
+        nz = np.linalg.norm(V, axis=1) > 0
+        idx = np.flatnonzero(nz | (rn > beta))
+        _bcd_sweep(G, B, beta, V, GV, idx)
+        V, GV = _newton_active(G, B, beta, V, GV, gtol=gtol)
+        GV = G @ V  # refresh (avoid drift of the incremental updates)
+        f = _objective_terms(V, GV, B, beta)
+        R = B - GV
+        rn = np.linalg.norm(R, axis=1)
+        nz = np.linalg.norm(V, axis=1) > 0
+        dinf = float(rn.max()) / beta - 1.0
+        if nz.any():
+            Vh = V[nz] / np.linalg.norm(V[nz], axis=1)[:, None]
+            stat = float(np.max(np.linalg.norm(-R[nz] + beta * Vh, axis=1))) / beta
+        else:
+            stat = 0.0
+        if dinf <= target and stat <= target:
+            return V, dinf, True
+        if not f < f_prev - 1e-14 * abs(f) and not np.any(~nz & (rn > beta)):
+            break  # no progress and no violated zero group: the rounding floor
+        f_prev = min(f, f_prev)
+    return V, dinf, False
