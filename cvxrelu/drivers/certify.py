@@ -24,7 +24,7 @@ from ..errors import InvalidInputError
 from ..network import ReLUNetwork
 from ..oracle import DualOracle, _row_chunks
 from .cutting_plane import _check_problem, _positive
-from .result import IterationRecord, SolveResult, scaled_dual_bound
+from .result import IterationRecord, SolveResult, final_status, scaled_dual_bound
 
 __all__ = ["certify", "as_network"]
 
@@ -113,10 +113,7 @@ def certify(network, X, Y, beta, oracle: str = "auto", tol: float = 1e-6,
     lower, s = scaled_dual_bound(Z, Y, beta, res.value)
     elapsed = time.perf_counter() - t0
     rel = (upper - lower) / max(abs(upper), 1e-300)
-    status = "optimal" if rel <= tol else "gap"
-    if not orc.exact:       # a heuristic oracle proves nothing: never "optimal"
-        status = ("heuristic_gap_closed" if rel <= tol else "gap") + \
-            " (heuristic lower bound, not certified)"
+    status = final_status(rel, tol, orc.exact, "gap")
     return SolveResult(
         network=net, upper=upper, lower=lower, status=status, exact_oracle=orc.exact,
         history=[IterationRecord(1, upper, lower, elapsed, net.n_neurons, res.value)],

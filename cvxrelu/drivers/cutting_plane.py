@@ -42,7 +42,7 @@ from ..errors import InvalidInputError
 from ..network import ReLUNetwork
 from ..oracle import DualOracle, _row_chunks
 from .group_lasso import _single_thread, solve_group_lasso
-from .result import IterationRecord, SolveResult, dual_value, scaled_dual_bound
+from .result import IterationRecord, SolveResult, dual_value, final_status, scaled_dual_bound
 
 __all__ = ["cutting_plane"]
 
@@ -220,14 +220,6 @@ class _Columns:
             np.sum(np.linalg.norm(self.V, axis=1)))
 
 
-def _final_status(rel_gap, tol, exact, default):
-    if not exact:
-        # a heuristic oracle proves nothing: never call the result "optimal"
-        head = "heuristic_gap_closed" if rel_gap <= tol else default
-        return head + " (heuristic lower bound, not certified)"
-    return "optimal" if rel_gap <= tol else default
-
-
 # --------------------------------------------------------------------- Kelley
 def _kelley(X, Y, beta, oracle, tol, max_iters, n_cuts, time_limit, progress, desc,
             single_atom=False, method_name="cutting_plane[kelley]"):
@@ -284,7 +276,7 @@ def _kelley(X, Y, beta, oracle, tol, max_iters, n_cuts, time_limit, progress, de
     del best_net
     res = SolveResult(
         network=best_network, upper=best_upper, lower=best_lower,
-        status=_final_status((best_upper - best_lower) / max(abs(best_upper), 1e-300), tol,
+        status=final_status((best_upper - best_lower) / max(abs(best_upper), 1e-300), tol,
                              oracle.exact, status),
         exact_oracle=oracle.exact, history=history, method=method_name, beta=beta,
         time=time.perf_counter() - t0,
@@ -416,7 +408,7 @@ def _accpm(X, Y, beta, oracle, tol, max_iters, n_cuts, time_limit, progress, des
         Z_query = _analytic_center(Zs, Y, cols.A, beta, best_lower)
     res = SolveResult(
         network=best_network, upper=best_upper, lower=best_lower,
-        status=_final_status((best_upper - best_lower) / max(abs(best_upper), 1e-300), tol,
+        status=final_status((best_upper - best_lower) / max(abs(best_upper), 1e-300), tol,
                              oracle.exact, status),
         exact_oracle=oracle.exact, history=history, method="cutting_plane[accpm]", beta=beta,
         time=time.perf_counter() - t0,

@@ -41,9 +41,8 @@ import numpy as np
 from .._validate import check_choice
 from ..network import ReLUNetwork
 from ..oracle import DualOracle
-from .cutting_plane import (_check_problem, _Columns, _final_status, _kelley, _positive,
-                            _Progress)
-from .result import IterationRecord, SolveResult, scaled_dual_bound
+from .cutting_plane import _check_problem, _Columns, _kelley, _positive, _Progress
+from .result import IterationRecord, SolveResult, final_status, scaled_dual_bound
 
 __all__ = ["frank_wolfe"]
 
@@ -175,7 +174,7 @@ def _paper(X, Y, beta, oracle, t, tol, max_iters, inner_iters, bisection_iters, 
         info.update(t=float(np.sqrt(lo * hi)), bisection=ts, fw_gap=ts[-1][2] if ts else np.nan)
     res = SolveResult(
         network=state.network, upper=state.upper, lower=state.lower,
-        status=_final_status((state.upper - state.lower) / max(abs(state.upper), 1e-300), tol,
+        status=final_status((state.upper - state.lower) / max(abs(state.upper), 1e-300), tol,
                              oracle.exact, state.status),
         exact_oracle=oracle.exact, history=state.history, method="frank_wolfe[paper]",
         beta=beta, time=time.perf_counter() - state.t0,
@@ -215,7 +214,7 @@ def _fully_corrective_fixed_t(X, Y, beta, oracle, t, tol, max_iters, n_atoms, ti
         R = cols.residual()
     res = SolveResult(
         network=state.network, upper=state.upper, lower=state.lower,
-        status=_final_status((state.upper - state.lower) / max(abs(state.upper), 1e-300), tol,
+        status=final_status((state.upper - state.lower) / max(abs(state.upper), 1e-300), tol,
                              oracle.exact, state.status),
         exact_oracle=oracle.exact, history=state.history,
         method="frank_wolfe[fully_corrective]", beta=beta,

@@ -17,7 +17,7 @@ import numpy as np
 from .._validate import as_beta, as_data, as_targets, check_choice
 from ..errors import InvalidInputError, UnsupportedError
 from ..oracle import DualOracle
-from .result import IterationRecord, SolveResult
+from .result import IterationRecord, SolveResult, final_status
 
 __all__ = ["certify_loss"]
 
@@ -81,10 +81,7 @@ def certify_loss(net, X, Y, beta, loss, oracle: str = "auto", tol: float = 1e-6,
     lower = max(lower, g(0.0))
     elapsed = time.perf_counter() - t0
     rel = (upper - lower) / max(abs(upper), 1e-300)
-    status = "optimal" if rel <= tol else "gap"
-    if not orc.exact:       # a heuristic oracle proves nothing: never "optimal"
-        status = ("heuristic_gap_closed" if rel <= tol else "gap") + \
-            " (heuristic lower bound, not certified)"
+    status = final_status(rel, tol, orc.exact, "gap")
     return SolveResult(
         network=net, upper=upper, lower=lower, status=status, exact_oracle=orc.exact,
         history=[IterationRecord(1, upper, lower, elapsed, net.n_neurons, omega)],

@@ -146,3 +146,12 @@ def scaled_dual_bound(Z: np.ndarray, Y: np.ndarray, beta: float, omega: float):
     s_max = np.inf if omega <= 0 else beta / omega
     s = min(max(zy / zz, 0.0), s_max)
     return s * zy - 0.5 * s * s * zz, s
+
+
+def final_status(rel_gap: float, tol: float, exact: bool, default: str) -> str:
+    """"optimal" when the relative gap is within tol and the oracle was exact, else
+    ``default``; a heuristic oracle proves nothing, so its results never read "optimal"."""
+    if not exact:
+        head = "heuristic_gap_closed" if rel_gap <= tol else default
+        return head + " (heuristic lower bound, not certified)"
+    return "optimal" if rel_gap <= tol else default
