@@ -28,16 +28,6 @@ def close(a, b, rtol=RTOL, atol=ATOL):
     return abs(a - b) <= rtol * max(abs(a), abs(b)) + atol
 
 
-def _certify():
-    fn = getattr(cr, "certify", None)
-    if fn is None:
-        try:
-            from cvxrelu.drivers import certify as fn
-        except Exception:  # noqa: BLE001 - drivers still being written
-            fn = None
-    return fn
-
-
 def solve_checked(X, Y, beta, program="bidual", **kwargs):
     """Solve an exact program, check that its recovered network attains the value, and
     return the value."""
@@ -137,13 +127,11 @@ def test_opposite_rows(data):
     Xo, Yo = np.vstack([X, -X[:3]]), np.vstack([Y, Y[:3]])
     p = solve_checked(Xo, Yo, beta)
     assert close(solve_checked(Xo, Yo, beta, "copositive"), p)
-    certify = _certify()
-    if certify is not None:
-        net = cr.bidual(Xo, Yo, beta)
-        net.solve()
-        cert = certify(net.network(), Xo, Yo, beta)
-        assert cert.lower <= p + RTOL * p and p <= cert.upper + RTOL * p
-        assert cert.upper - cert.lower <= 1e-4 * p
+    net = cr.bidual(Xo, Yo, beta)
+    net.solve()
+    cert = cr.certify(net.network(), Xo, Yo, beta)
+    assert cert.lower <= p + RTOL * p and p <= cert.upper + RTOL * p
+    assert cert.upper - cert.lower <= 1e-4 * p
 
 
 @pytest.mark.parametrize("program", PROGRAMS)
@@ -214,12 +202,10 @@ def test_constant_targets(program, data):
     Y = np.tile([1.0, -0.5], (X.shape[0], 1))
     p = solve_checked(X, Y, beta, program)
     assert 0 < p < half_sq(Y)
-    certify = _certify()
-    if certify is not None:
-        f = cr.bidual(X, Y, beta)
-        f.solve()
-        cert = certify(f.network(), X, Y, beta)
-        assert cert.lower <= p + RTOL * p <= cert.upper + 2 * RTOL * p
+    f = cr.bidual(X, Y, beta)
+    f.solve()
+    cert = cr.certify(f.network(), X, Y, beta)
+    assert cert.lower <= p + RTOL * p <= cert.upper + 2 * RTOL * p
 
 
 @pytest.mark.parametrize("program", PROGRAMS)
@@ -348,13 +334,11 @@ SMALL_BETA = {
 def test_small_beta_square_data_bidual(key, beta):
     X, Y = SMALL_BETA[key]
     p = solve_checked(X, Y, beta)                     # c = 1: program (9), exact
-    certify = _certify()
-    if certify is not None:
-        f = cr.bidual(X, Y, beta)
-        f.solve()
-        cert = certify(f.network(), X, Y, beta)
-        assert cert.lower <= p * (1 + RTOL) and p <= cert.upper * (1 + RTOL)
-        assert cert.upper - cert.lower <= 1e-5 * p
+    f = cr.bidual(X, Y, beta)
+    f.solve()
+    cert = cr.certify(f.network(), X, Y, beta)
+    assert cert.lower <= p * (1 + RTOL) and p <= cert.upper * (1 + RTOL)
+    assert cert.upper - cert.lower <= 1e-5 * p
 
 
 @pytest.mark.parametrize("key", sorted(SMALL_BETA))

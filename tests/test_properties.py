@@ -56,17 +56,6 @@ def close(a, b):
     return abs(a - b) <= _slack(a, b)
 
 
-def _driver(name):
-    fn = getattr(cr, name, None)
-    if fn is None:
-        try:
-            from cvxrelu import drivers
-        except Exception:  # noqa: BLE001 - drivers still being written
-            return None
-        fn = getattr(drivers, name, None)
-    return fn
-
-
 # ------------------------------------------------------------------------- strategies
 @st.composite
 def instances(draw, max_n=12, max_d=3, max_c=3):
@@ -161,15 +150,12 @@ def test_recovered_network_is_an_upper_bound(inst):
 @given(instances(), st.integers(1, 5), st.integers(0, 2 ** 32 - 1),
        st.sampled_from([0.0, 0.3, 1.0, 3.0]))
 def test_certify_brackets_the_optimum(inst, m, seed, scale):
-    certify = _driver("certify")
-    if certify is None:
-        pytest.skip("cvxrelu.certify is not available")
     X, Y, beta = inst
     d, c = X.shape[1], Y.shape[1]
     p = exact_value(X, Y, beta)
     rng = np.random.default_rng(seed)
     net = cr.ReLUNetwork(scale * rng.standard_normal((d, m)), scale * rng.standard_normal((m, c)))
-    cert = certify(net, X, Y, beta)
+    cert = cr.certify(net, X, Y, beta)
     assert cert.exact_oracle
     assert close(cert.upper, net.objective(X, Y, beta))
     assert leq(cert.lower, p)

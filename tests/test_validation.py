@@ -30,23 +30,8 @@ XW = cr.whiten(RNG.standard_normal((3, 5))).X           # whitened, n <= d
 NET = cr.ReLUNetwork(RNG.standard_normal((2, 3)), RNG.standard_normal((3, 2)))
 
 
-def _driver(name):
-    """cr.<name>, or cvxrelu.drivers.<name> while the driver is not yet exported."""
-    fn = getattr(cr, name, None)
-    if fn is None:
-        try:
-            from cvxrelu import drivers
-        except Exception:  # noqa: BLE001 - drivers still being written
-            return None
-        fn = getattr(drivers, name, None)
-    return fn
-
-
 def _call_driver(name, *args, **kwargs):
-    fn = _driver(name)
-    if fn is None:
-        pytest.skip(f"cvxrelu.{name} is not available")
-    return fn(*args, **kwargs)
+    return getattr(cr, name)(*args, **kwargs)
 
 
 def _names(message: str, name: str) -> bool:

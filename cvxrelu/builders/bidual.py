@@ -65,10 +65,6 @@ def resolve_patterns(X: np.ndarray, patterns) -> Arrangement:
                        exact=False, rank=basis.shape[1], basis=basis, method="given")
 
 
-def P_count(arr) -> int:
-    return arr.masks.shape[1]
-
-
 def choose_form(form: str, r: int, c: int, cells=None) -> str:
     """The form "auto" picks: (9) for c = 1; extreme rays when every cell has ≤ 4 rays;
     a triangulation for rank ≤ 4; otherwise the inner (upper-bound) form."""
@@ -143,7 +139,7 @@ def bidual(X, Y, beta, patterns=None, form: str = "auto", loss="squared") -> For
     check_choice(form, ("auto",) + FORMS, "form")
     arr = resolve_patterns(X, patterns)
     basis = arr.basis
-    check_memory(8.0 * n * P_count(arr) * max(arr.rank, 1) * 3, "the bi-dual's fit operator",
+    check_memory(8.0 * n * arr.n_patterns * max(arr.rank, 1) * 3, "the bi-dual's fit operator",
                  "use fewer patterns (sign_patterns(X, method='sample', n_samples=...)) or the "
                  "drivers cr.cutting_plane / cr.frank_wolfe, which never build it.")
     scale = data_scale(X, Y, loss)                     # solve on data of order one
