@@ -42,7 +42,7 @@ import numpy as np
 from ._validate import as_data, as_seed_rng, check_choice
 from .errors import InvalidInputError, SolverError, UnsupportedError
 
-__all__ = ["cone_pca", "DualOracle", "OracleResult", "dual_oracle"]
+__all__ = ["cone_pca", "DualOracle", "OracleResult", "OracleBound", "dual_oracle"]
 
 logger = logging.getLogger("cvxrelu")
 
@@ -199,6 +199,35 @@ class OracleResult:
     values: np.ndarray
     directions: np.ndarray
     exact: bool
+
+
+@dataclass(frozen=True)
+class OracleBound:
+    """A certified bracket ω_lo ≤ ω(Z) ≤ ω̄ from :meth:`DualOracle.bound`.
+
+    Attributes
+    ----------
+    lower : float
+        ω_lo = ‖Zᵀ(X u)_+‖ at ``direction``: attained, hence ≤ ω(Z).
+    upper : float
+        ω̄ ≥ ω(Z), a *certified* upper bound (valid even when the search stopped early on a
+        time or node budget). This is the number a certificate may divide β by.
+    direction : ndarray, shape (d,)
+        The best unit direction found (original space).
+    exact : bool
+        ``upper − lower ≤ tol · upper``: the bracket pins ω(Z) down.
+    nodes : int
+        Sub-problems (cells, hyperplanes, branch-and-bound nodes) examined.
+    method : str
+        Which bound produced ``upper``.
+    """
+
+    lower: float
+    upper: float
+    direction: np.ndarray
+    exact: bool
+    nodes: int = 0
+    method: str = ""
 
 
 class _Circle:
@@ -394,6 +423,24 @@ class DualOracle:
         vals, Ur = self.reduced(Z, n_candidates, warm_r)
         U = self.basis @ Ur
         return OracleResult(float(vals[0]), U[:, 0], vals, U, self.exact)
+
+    def bound(self, Z, time_limit=None, node_budget=None, tol: float = 1e-9,
+              warm=None) -> OracleBound:
+        """A certified bracket ω_lo ≤ ω(Z) ≤ ω̄ (see :class:`OracleBound`).
+
+        The certificate of the dual (11) needs only ω̄: Z·min(1, β/ω̄) is dual feasible.
+        For rank ≤ 3 both ends are the exact value. For rank ≥ 4 the upper end is the
+        spectral bound ‖Z‖₂‖X‖₂ ≥ ‖Zᵀ(Xu)_+‖ (valid, usually loose).
+        """
+        Z = self._check_Z(Z)
+        res = self(Z, 1, warm)
+        lo = float(res.value)
+        if self.exact:
+            return OracleBound(lo, lo, res.direction, True, 1, "exact")
+        spec = float(np.linalg.norm(Z, 2) * np.linalg.norm(self.Xr, 2))
+        up = max(spec, lo)
+        return OracleBound(lo, up, res.direction, up - lo <= tol * max(up, 1e-300), 1,
+                           "spectral")
 
     def reduced(self, Z: np.ndarray, k: int = 1, warm=None):
         """(values (k',), unit directions in the reduced space (r, k')), best first.
