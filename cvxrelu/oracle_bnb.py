@@ -1,0 +1,422 @@
+"""A certified upper bound ω̄ ≥ ω(Z) = max_{‖u‖₂≤1} ‖Zᵀ(X u)_+‖₂ for data of any rank.
+
+ω(Z) is the constraint function of the semi-infinite dual (11)/(73) of Sahiner, Ergen, Pauly
+& Pilanci (ICLR 2021): Z·min(1, β/ω̄) is dual feasible for *any* ω̄ ≥ ω(Z), so a certificate
+needs a valid upper bound, not the maximizer. This module computes a bracket
+``ω_lo ≤ ω(Z) ≤ ω̄`` that is exact (ω̄ − ω_lo ≤ tol·ω̄) when it runs to completion and stays
+valid when it stops on a time or node budget (*anytime*).
+
+Why it is exact. A maximizer u* of f(u) = ‖Zᵀ(Xu)_+‖ over the sphere lies either
+
+(a) in the interior of a cell C_i = {u : (2D_i − I) X u ≥ 0} — then it is a local maximum of
+    the Rayleigh quotient uᵀM_i u, M_i = Xᵀ D_i Z Zᵀ D_i X, hence a top eigenvector of M_i
+    (every local maximum of a Rayleigh quotient on the sphere is global), or
+(b) on a hyperplane x_jᵀu = 0, where the problem is the same problem of rank r − 1 on the
+    projected data X Q_j (Q_j an orthonormal basis of x_j^⊥).
+
+Case (b) is a recursion down to rank 2, solved in closed form per arc (`_Circle`). Case (a)
+is a branch and bound over the sphere: the sphere is covered by the cones over boxes on the
+2r faces of the cube [−1, 1]^r; over the cone of a box the sign of x_iᵀu is known exactly for
+every row (x_iᵀv is linear on the box), which splits the rows into stable-positive P,
+stable-negative N and unstable U. A node is
+
+* *pruned* when its relaxation bound is below the incumbent. The bound (valid on the whole
+  node, hyperplanes included): with (t)_+ = (t + |t|)/2 on the unstable rows,
+  ‖Zᵀ(Xu)_+‖ ≤ ‖G u‖ + ½ Σ_{i∈U} ‖z_i‖ |x_iᵀu|,  G = Z_Pᵀ X_P + ½ Z_Uᵀ X_U;
+  the node lies in a spherical cap of centre ĉ and angle ρ, on which
+  uᵀGᵀGu ≤ max_{θ≤ρ} a cos²θ + 2b sinθ cosθ + λ sin²θ (a = ĉᵀMĉ, b = ‖(I − ĉĉᵀ)Mĉ‖,
+  λ = λ_max(M), M = GᵀG), and |x_iᵀu| is bounded from the box and from the cap.
+* *closed* when |U| is small: every cell meeting the node has one of the 2^|U| patterns that
+  agree with P and N; for each, the top eigenvector of M_i is checked for membership in its
+  cell (case (a): if a maximizer is interior to that cell, it is this eigenvector). The
+  hyperplanes of U are left to case (b), which is skipped for a hyperplane whose points are
+  all covered by pruned nodes or by closed nodes whose bound is below the incumbent.
+* otherwise *split* in two along its longest side (best-first, in vectorized batches).
+
+Rows are normalized (x̂_i = x_i/‖x_i‖, z̃_i = ‖x_i‖ z_i: (x_iᵀu)_+ z_i = (x̂_iᵀu)_+ z̃_i) and
+identical rows merged. Rows of negligible norm are dropped and their largest possible
+contribution Σ‖z_i‖‖x_i‖ is added to ω̄, so ω̄ stays a valid bound.
+
+Cost: the number of nodes depends on the data; the measured counts are in
+``benchmarks/oracle.py``. Every node costs O(n (r + c) + r³) flops, vectorized over batches.
+"""
+
+from __future__ import annotations
+
+import time
+from itertools import combinations
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .oracle_ascent import ascent_starts, projected_ascent
+
+__all__ = ["CertifiedMax", "certified_max"]
+
+
+@dataclass
+class CertifiedMax:
+    """Result of :func:`certified_max` (reduced coordinates).
+
+    Attributes
+    ----------
+    lower : float
+        ‖Zᵀ(X u)_+‖ at ``direction`` (attained).
+    upper : float
+        ω̄ ≥ ω(Z) (certified, also when ``complete`` is False).
+    direction : ndarray, shape (r,)
+    complete : bool
+        The search ran to the end (no budget stopped it).
+    nodes : int
+        Branch-and-bound nodes evaluated (all recursion levels).
+    subproblems : int
+        Hyperplane sub-problems (case (b)) solved, all levels.
+    """
+
+    lower: float
+    upper: float
+    direction: np.ndarray
+    complete: bool
+    nodes: int = 0
+    subproblems: int = 0
+
+
+class _Budget:
+    def __init__(self, time_limit, node_budget):
+        self.t0 = time.perf_counter()
+        self.deadline = None if time_limit is None else self.t0 + float(time_limit)
+        self.node_budget = None if node_budget is None else int(node_budget)
+        self.nodes = 0
+        self.subproblems = 0
+        self.stopped = False
+
+    def out(self) -> bool:
+        if not self.stopped:
+            if self.node_budget is not None and self.nodes >= self.node_budget:
+                self.stopped = True
+            elif self.deadline is not None and time.perf_counter() >= self.deadline:
+                self.stopped = True
+        return self.stopped
+
+
+@dataclass
+class _Ctx:
+    tol: float
+    budget: _Budget
+    rng: np.random.Generator
+    batch: int = 256
+    k_enum: int = 4
+    eps: float = 1e-10
+    stats: dict = field(default_factory=dict)
+
+
+def _prepare(X: np.ndarray, Z: np.ndarray, rtol: float = 1e-11):
+    """Unit rows x̂_i, z̃_i = ‖x_i‖ z_i, tiny rows dropped (their bound returned as slack),
+    identical rows merged."""
+    norms = np.linalg.norm(X, axis=1)
+    big = float(norms.max()) if norms.size else 0.0
+    if big == 0.0:
+        return X[:0], Z[:0], 0.0
+    small = norms <= rtol * big
+    slack = float(np.sum(np.linalg.norm(Z[small], axis=1) * norms[small]))
+    keep = ~small
+    Xh = X[keep] / norms[keep, None]
+    Zt = Z[keep] * norms[keep, None]
+    Xu, inv = np.unique(Xh, axis=0, return_inverse=True)
+    if Xu.shape[0] < Xh.shape[0]:
+        Zu = np.zeros((Xu.shape[0], Z.shape[1]))
+        np.add.at(Zu, np.asarray(inv).ravel(), Zt)
+        Xh, Zt = Xu, Zu
+    return Xh, Zt, slack
+
+
+def _comb(n, k):
+    from math import comb
+
+    return comb(n, k)
+
+
+def _f(X, Z, U):
+    """‖Zᵀ(X u)_+‖ for the columns of U."""
+    return np.linalg.norm(Z.T @ np.maximum(X @ U, 0.0), axis=0)
+
+
+def _plane_basis(x: np.ndarray) -> np.ndarray:
+    """Orthonormal basis (r, r−1) of x^⊥ (x a unit vector)."""
+    _, _, vt = np.linalg.svd(x.reshape(1, -1))
+    return vt[1:].T
+
+
+def _solve_rank2(X, Z):
+    from .oracle import _Circle
+
+    circle = _Circle(X)
+    if circle.empty:
+        return 0.0, np.array([1.0, 0.0]), 0.0
+    val, theta = circle.arc_values(Z[circle.keep])
+    i = int(np.argmax(val))
+    u = np.array([np.cos(theta[i]), np.sin(theta[i])])
+    att = float(_f(X, Z, u[:, None])[0])
+    return att, u, max(att, float(np.sqrt(val[i]))) * (1 + 1e-12)
+
+
+def _cap_bound(M, ch, sr):
+    """max of uᵀMu over the cap {‖u‖ = 1, angle(u, ĉ) ≤ ρ}, sin ρ = sr (≥ 1: whole sphere)."""
+    lam = np.linalg.eigvalsh(M)[:, -1]
+    Mc = np.einsum("nij,nj->ni", M, ch)
+    a = np.einsum("ni,ni->n", Mc, ch)
+    b = np.linalg.norm(Mc - a[:, None] * ch, axis=1)
+    q = lam.copy()
+    cap = sr < 1.0
+    if np.any(cap):
+        rho = np.arcsin(sr[cap])
+        ac, bc, lc = a[cap], b[cap], lam[cap]
+        half = 0.5 * (ac - lc)
+        th_star = 0.5 * np.arctan2(bc, half)
+        peak = 0.5 * (ac + lc) + np.hypot(half, bc)
+        g_rho = 0.5 * (ac + lc) + half * np.cos(2 * rho) + bc * np.sin(2 * rho)
+        q[cap] = np.minimum(lc, np.where(th_star <= rho, peak, g_rho))
+    return np.maximum(q, 0.0)
+
+
+class _Level:
+    """The branch and bound over the sphere with local face enumeration at the leaves."""
+
+    def __init__(self, Xh, Zt, ctx: _Ctx):
+        self.X, self.Z, self.ctx = Xh, Zt, ctx
+        self.n, self.r = Xh.shape
+        self.c = Zt.shape[1]
+        self.absX = np.abs(Xh)
+        self.B = (Zt[:, :, None] * Xh[:, None, :]).reshape(self.n, self.c * self.r)
+        self.znorm = np.linalg.norm(Zt, axis=1)
+        self.best = 0.0
+        self.best_u = np.eye(self.r)[:, 0]
+        self.upper_done = 0.0  # bounds of pruned / closed parts
+        self.closed = 0
+
+    def offer(self, vals, U):
+        if vals.size:
+            i = int(np.argmax(vals))
+            if vals[i] > self.best:
+                self.best, self.best_u = float(vals[i]), U[:, i].copy()
+
+    # ---------------------------------------------------------------- nodes
+    def evaluate(self, C, H):
+        """Relaxation bound, stable-positive and unstable rows of the cones over boxes."""
+        X, r, c = self.X, self.r, self.c
+        N = C.shape[0]
+        cn = np.linalg.norm(C, axis=1)
+        mid = C @ X.T
+        rad = H @ self.absX.T
+        pos = mid - rad > 0
+        neg = mid + rad < 0
+        uns = ~(pos | neg)
+        fc = np.linalg.norm(np.maximum(mid, 0.0) @ self.Z, axis=1) / cn
+        i = int(np.argmax(fc))
+        if fc[i] > self.best:
+            self.best, self.best_u = float(fc[i]), C[i] / cn[i]
+        W = pos + 0.5 * uns
+        G = (W @ self.B).reshape(N, c, r)
+        M = np.transpose(G, (0, 2, 1)) @ G
+        ch = C / cn[:, None]
+        sr = np.linalg.norm(H, axis=1) / cn
+        q = _cap_bound(M, ch, sr)
+        # |x_iᵀu| on the node: from the box range (over ‖v‖ ≥ min norm) and from the cap
+        minnorm = np.sqrt(np.sum(np.maximum(np.abs(C) - H, 0.0) ** 2, axis=1))
+        box = np.maximum(np.abs(mid - rad), np.abs(mid + rad)) / minnorm[:, None]
+        phi = np.arcsin(np.minimum(1.0, np.abs(mid) / cn[:, None]))
+        rho = np.arcsin(np.minimum(1.0, sr))[:, None]
+        capb = np.sin(np.minimum(phi + rho, 0.5 * np.pi))
+        absb = np.minimum(np.minimum(box, capb), 1.0)
+        ub = np.sqrt(q) + 0.5 * ((uns * absb) @ self.znorm)
+        return ub, pos, uns
+
+    def close(self, idx, pos, uns):
+        """Every face of the arrangement that meets the nodes ``idx`` (all with ≤ k unstable
+        rows): for each zero set S ⊆ U (|S| ≤ r − 1, X_S independent) and each sign vector
+        of U ∖ S, the top eigenvector of M restricted to null(X_S), kept when it lies on its
+        face (Asteris et al. 2014, restricted to the node)."""
+        X, Z, r, c, eps = self.X, self.Z, self.r, self.c, self.ctx.eps
+        n = self.n
+        ks = uns[idx].sum(axis=1)
+        self.closed += idx.size
+        for k in np.unique(ks):
+            sel = idx[ks == k]
+            for s in range(0, min(int(k), r - 1) + 1):
+                subs = np.array(list(combinations(range(k), s)), dtype=int).reshape(
+                    _comb(int(k), s), s)
+                comp = np.array([[t for t in range(k) if t not in S] for S in subs],
+                                dtype=int).reshape(subs.shape[0], k - s)
+                nC, kf = subs.shape[0], k - s
+                signs = ((np.arange(2 ** kf)[:, None] >> np.arange(kf)[None, :]) & 1)
+                signs = signs.astype(float)
+                p = signs.shape[0]
+                step = max(1, (1 << 20) // max(1, nC * p * (n + c * r)))
+                for s0 in range(0, sel.size, step):
+                    self._close_chunk(sel[s0:s0 + step], k, s, subs, comp, signs, pos, uns)
+
+    def _close_chunk(self, sl, k, s, subs, comp, signs, pos, uns):
+        X, Z, r, c, eps = self.X, self.Z, self.r, self.c, self.ctx.eps
+        n = self.n
+        m, nC, p, kf = sl.size, subs.shape[0], signs.shape[0], k - s
+        iu = np.nonzero(uns[sl])[1].reshape(m, k)
+        Gp = pos[sl].astype(float) @ self.B  # (m, c r)
+        if kf:
+            Bc = self.B[iu[:, comp]]  # (m, nC, kf, c r)
+            Gs = Gp[:, None, None, :] + np.einsum("pj,mCjq->mCpq", signs, Bc)
+        else:
+            Gs = np.broadcast_to(Gp[:, None, None, :], (m, nC, 1, c * r))
+        Gs = Gs.reshape(m, nC, p, c, r)
+        if s:
+            XS = X[iu[:, subs]]  # (m, nC, s, r)
+            _, sv, vt = np.linalg.svd(XS, full_matrices=True)
+            indep = sv[..., -1] > 1e-9  # dependent zero sets are covered by smaller ones
+            Q = np.swapaxes(vt[..., s:, :], -1, -2)  # (m, nC, r, r - s)
+            Gq = Gs @ Q[:, :, None, :, :]  # (m, nC, p, c, r - s)
+        else:
+            indep = np.ones((m, nC), dtype=bool)
+            Q = None
+            Gq = Gs
+        Mq = np.swapaxes(Gq, -1, -2) @ Gq
+        w, E = np.linalg.eigh(Mq)
+        e = E[..., -1]  # (m, nC, p, r - s)
+        lam1 = np.maximum(w[..., -1], 0.0)
+        if r - s > 1:
+            deg = (w[..., -1] - w[..., -2]) <= 1e-9 * np.maximum(lam1, 1e-300)
+        else:
+            deg = np.zeros_like(lam1, dtype=bool)
+        u = e if Q is None else np.einsum("mCij,mCpj->mCpi", Q, e)  # (m, nC, p, r)
+        proj = u @ X.T  # (m, nC, p, n)
+        sg = np.broadcast_to(np.where(pos[sl], 1.0, -1.0)[:, None, None, :],
+                             (m, nC, p, n)).copy()
+        mi = np.arange(m)[:, None]
+        Ci = np.arange(nC)[None, :]
+        for j in range(kf):
+            sg[mi, Ci, :, iu[:, comp[:, j]]] = (2 * signs[:, j] - 1)[None, None, :]
+        for j in range(s):
+            sg[mi, Ci, :, iu[:, subs[:, j]]] = 0.0
+        t = sg * proj
+        inp = np.all(t >= -eps, axis=-1)
+        inm = np.all(t <= eps, axis=-1)
+        valid = indep[:, :, None]
+        ok = (inp | inm) & valid
+        keep = (ok | deg) & valid
+        if np.any(keep):
+            self.upper_done = max(self.upper_done, float(np.sqrt(lam1[keep].max())))
+        if np.any(ok):
+            Uo = np.where(inp[ok][:, None], u[ok], -u[ok]).T
+            self.offer(_f(X, Z, Uo), Uo)
+
+    def run(self, thr):
+        ctx, r = self.ctx, self.r
+        tol = ctx.tol
+        # root: the cones over the 2r faces of the cube cover the sphere
+        C = np.vstack([np.eye(r), -np.eye(r)])
+        H = np.ones((2 * r, r)) - np.vstack([np.eye(r), np.eye(r)])
+        OC, OH, OU = C[:0], H[:0], np.zeros(0)
+        while True:
+            ctx.budget.nodes += C.shape[0]
+            ub, pos, uns = self.evaluate(C, H)
+            tau = max(thr, self.best) * (1 + 0.5 * tol)
+            ku = uns.sum(axis=1)
+            live = ub > tau
+            if np.any(~live):
+                self.upper_done = max(self.upper_done, float(ub[~live].max()))
+            closing = np.flatnonzero(live & (ku <= ctx.k_enum))
+            if closing.size:
+                self.close(closing, pos, uns)
+            stay = live & (ku > ctx.k_enum)
+            OC, OH, OU = np.vstack([OC, C[stay]]), np.vstack([OH, H[stay]]), \
+                np.concatenate([OU, ub[stay]])
+            tau = max(thr, self.best) * (1 + 0.5 * tol)
+            drop = OU <= tau
+            if np.any(drop):
+                self.upper_done = max(self.upper_done, float(OU[drop].max()))
+                OC, OH, OU = OC[~drop], OH[~drop], OU[~drop]
+            if OU.size == 0:
+                return
+            if ctx.budget.out():
+                self.upper_done = max(self.upper_done, float(OU.max()))
+                return
+            if OU.size > ctx.batch:
+                sel = np.argpartition(-OU, ctx.batch - 1)[: ctx.batch]
+                rest = np.ones(OU.size, dtype=bool)
+                rest[sel] = False
+                PC, PH = OC[sel], OH[sel]
+                OC, OH, OU = OC[rest], OH[rest], OU[rest]
+            else:
+                PC, PH = OC, OH
+                OC, OH, OU = OC[:0], OH[:0], OU[:0]
+            # split along the longest side
+            j = np.argmax(PH, axis=1)
+            ar = np.arange(PC.shape[0])
+            h = PH[ar, j] * 0.5
+            H2 = PH.copy()
+            H2[ar, j] = h
+            C1, C2 = PC.copy(), PC.copy()
+            C1[ar, j] -= h
+            C2[ar, j] += h
+            C, H = np.vstack([C1, C2]), np.vstack([H2, H2])
+
+
+def _solve(X, Z, ctx: _Ctx, warm=None):
+    """(attained value, unit direction, certified upper bound) of max ‖Zᵀ(Xu)_+‖, ‖u‖ = 1."""
+    r = X.shape[1]
+    Xh, Zt, slack = _prepare(X, Z)
+    e0 = np.eye(r)[:, 0]
+    if Xh.shape[0] == 0 or not np.any(Zt):
+        return float(_f(X, Z, e0[:, None])[0]), e0, slack
+    if r == 1:
+        U = np.array([[1.0, -1.0]])
+        v = _f(Xh, Zt, U)
+        i = int(np.argmax(v))
+        return float(v[i]), U[:, i], float(v[i]) * (1 + 1e-12) + slack
+    if r == 2:
+        att, u, up = _solve_rank2(Xh, Zt)
+        return att, u, up + slack
+    lvl = _Level(Xh, Zt, ctx)
+    starts = ascent_starts(Xh, Zt, ctx.rng, n_random=32, n_rows=256, warm=warm)
+    vals, U = projected_ascent(Xh, Zt, starts, n_iter=40, jump=8)
+    lvl.offer(vals, U)
+    lvl.run(0.0)
+    ctx.stats["closed"] = lvl.closed
+    att = float(_f(X, Z, lvl.best_u[:, None])[0])
+    up = max(lvl.best, lvl.upper_done) * (1 + 1e-12) + slack
+    return att, lvl.best_u, max(up, att)
+
+
+def certified_max(X, Z, tol: float = 1e-9, time_limit=None, node_budget=None, warm=None,
+                  seed=0, k_enum=None) -> CertifiedMax:
+    """Certified bracket of ω(Z) = max_{‖u‖≤1} ‖Zᵀ(X u)_+‖ (constraint of the dual (11)).
+
+    Parameters
+    ----------
+    X : ndarray, shape (n, r)
+        Data (use the rank-reduced X V_r of App. A.2 so that r = rank X).
+    Z : ndarray, shape (n, c)
+    tol : float
+        Relative pruning tolerance: a complete run ends with ω̄ − ω_lo ≤ tol·ω̄ (up to
+        floating point).
+    time_limit : float, optional
+        Seconds; checked between batches of nodes and between sub-problems.
+    node_budget : int, optional
+        Nodes (all recursion levels).
+    warm : ndarray, shape (r, k), optional
+        Starting directions for the incumbent (e.g. the current neurons).
+    seed : int or Generator
+
+    Returns
+    -------
+    CertifiedMax
+        ``upper`` is valid whether or not the search completed.
+    """
+    X = np.asarray(X, dtype=float)
+    Z = np.asarray(Z, dtype=float)
+    budget = _Budget(time_limit, node_budget)
+    r = X.shape[1] if X.ndim == 2 else 1
+    if k_enum is None:
+        k_enum = min(max(r - 1, 2), 6)
+    ctx = _Ctx(tol=float(tol), budget=budget, rng=np.random.default_rng(seed), k_enum=k_enum)
+    val, u, up = _solve(X, Z, ctx, warm)
+    return CertifiedMax(float(val), float(max(up, val)), u, not budget.stopped, budget.nodes,
+                        budget.subproblems)
