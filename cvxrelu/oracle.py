@@ -14,21 +14,21 @@ Sahiner, Ergen, Pauly, Pilanci (ICLR 2021). Two maximization problems are implem
 The oracle works in the rank-reduced space (App. A.2): with X = U Σ Vᵀ it uses X V_r, whose
 cells are pointed cones, and maps directions back with u = V_r u'.
 
-Exactness. For rank r ≤ 3 the oracle is exact (up to floating point):
+Exactness and certification.
 
 * r = 2: one sort of the 2n boundary angles (done once per X), cumulative sums of z_j x_jᵀ
   along the circle, and a closed form per arc: on an arc (a fixed pattern)
   uᵀMu = α + ρ cos(2θ − ψ), maximized at θ = ψ/2 (mod π) when that lies in the arc and at
   an end point otherwise. Cost O(n c) per call after an O(n log n) set-up.
-* r = 3: the maximizer lies either in the interior of a cell — then it is a top eigenvector
-  of that cell's M_i (local maxima of a Rayleigh quotient are global) — or on a face, which
-  lies in some plane x_jᵀu = 0 where the problem is an r = 2 instance. All cells are found
-  from the arrangement's vertices ±x_j × x_k (every cell of a rank-3 arrangement is a
-  pointed cone, so it has a vertex). Cost O(n³ c) per call.
-* r ≥ 4: a clearly labelled **heuristic** (multi-start ascent: from sampled directions,
-  repeatedly jump to the top eigenvector of the current pattern's M_i and keep the best).
-  It can underestimate ω(Z); :attr:`DualOracle.exact` is then ``False`` and no driver
-  reports a certified lower bound.
+* r ≥ 3, :meth:`DualOracle.bound`: a certified bracket ω_lo ≤ ω(Z) ≤ ω̄ by the branch and
+  bound of :mod:`cvxrelu.oracle_bnb` (exact when it completes, valid under a time or node
+  budget). For r = 3 the per-call oracle uses the same search (exact; the old O(n³ c) cell
+  enumeration is kept as ``_rank3_candidates``, a reference).
+* r ≥ 4, ``__call__``: a clearly labelled **heuristic** for the iterations — multi-start
+  projected gradient ascent (:mod:`cvxrelu.oracle_ascent`) from the warm directions, the
+  data points, principal directions of Xᵀ Z and random directions, then a pattern jump.
+  It can underestimate ω(Z); :attr:`DualOracle.exact` is then ``False``: only
+  :meth:`DualOracle.bound` certifies.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ import numpy as np
 
 from ._validate import as_data, as_seed_rng, check_choice
 from .errors import InvalidInputError, SolverError, UnsupportedError
+from .oracle_ascent import ascent_starts, projected_ascent
 
 __all__ = ["cone_pca", "DualOracle", "OracleResult", "OracleBound", "dual_oracle"]
 
@@ -370,16 +371,15 @@ class DualOracle:
         self.Xr = X @ self.basis
         if method == "exact" and r > 3:
             raise UnsupportedError(
-                f"the exact dual oracle is implemented for rank(X) <= 3; X has rank {r}. "
-                "Use method='heuristic' (no certified lower bound) or reduce the dimension.")
+                f"the exact per-call dual oracle is implemented for rank(X) <= 3; X has rank "
+                f"{r}. Use method='heuristic' for the iterations and DualOracle.bound() for a "
+                "certified upper bound on ω(Z) (branch and bound, any rank).")
         self.exact = r <= 3 if method != "heuristic" else False
         self.method = "exact" if self.exact else "heuristic"
         self.n_starts = int(n_starts)
         self._rng = as_seed_rng(seed)
         if r == 2 and self.exact:
             self._circle = _Circle(self.Xr)
-        elif r == 3 and self.exact:
-            self._setup_rank3()
 
     # ---------------------------------------------------------------- helpers
     def values(self, Z, U) -> np.ndarray:
@@ -429,18 +429,56 @@ class DualOracle:
         """A certified bracket ω_lo ≤ ω(Z) ≤ ω̄ (see :class:`OracleBound`).
 
         The certificate of the dual (11) needs only ω̄: Z·min(1, β/ω̄) is dual feasible.
-        For rank ≤ 3 both ends are the exact value. For rank ≥ 4 the upper end is the
-        spectral bound ‖Z‖₂‖X‖₂ ≥ ‖Zᵀ(Xu)_+‖ (valid, usually loose).
+
+        * rank ≤ 2: the closed form per arc (exact, O(n c) per call);
+        * rank ≥ 3: the branch and bound of :mod:`cvxrelu.oracle_bnb` (cones over boxes of
+          the sphere, a relaxation bound per node, local face enumeration at the leaves). It
+          is exact (ω̄ − ω_lo ≤ tol·ω̄) when it completes; stopped by ``time_limit`` or
+          ``node_budget`` it returns the largest bound of its open nodes, still valid. The
+          result is also capped by the spectral bound ‖Z‖₂‖X‖₂.
+
+        Parameters
+        ----------
+        Z : array-like, shape (n, c)
+        time_limit : float, optional
+            Seconds; honoured inside the search (checked between batches of nodes).
+        node_budget : int, optional
+            Branch-and-bound nodes.
+        tol : float
+            Relative gap at which the search stops.
+        warm : array-like, shape (d, k), optional
+            Starting directions (e.g. the current neurons, a user network's first layer).
         """
         Z = self._check_Z(Z)
-        res = self(Z, 1, warm)
-        lo = float(res.value)
-        if self.exact:
-            return OracleBound(lo, lo, res.direction, True, 1, "exact")
-        spec = float(np.linalg.norm(Z, 2) * np.linalg.norm(self.Xr, 2))
-        up = max(spec, lo)
-        return OracleBound(lo, up, res.direction, up - lo <= tol * max(up, 1e-300), 1,
-                           "spectral")
+        if time_limit is not None and not (float(time_limit) > 0):
+            raise InvalidInputError(f"time_limit must be a positive number of seconds; got "
+                                    f"{time_limit!r}.")
+        if node_budget is not None and int(node_budget) < 1:
+            raise InvalidInputError(f"node_budget must be a positive integer; got "
+                                    f"{node_budget!r}.")
+        if not (0 <= float(tol) < 1):
+            raise InvalidInputError(f"tol must lie in [0, 1); got {tol!r}.")
+        warm_r = None
+        if warm is not None:
+            warm = np.asarray(warm, dtype=float).reshape(self.X.shape[1], -1)
+            warm_r = self.basis.T @ warm
+        if self.rank <= 2:
+            res = self(Z, 1, warm)
+            lo = float(res.value)
+            up = lo * (1 + 1e-12)
+            return OracleBound(lo, up, res.direction, True, 1, "exact")
+        from .oracle_bnb import certified_max
+
+        cm = certified_max(self.Xr, Z, tol=tol, time_limit=time_limit,
+                           node_budget=node_budget, warm=warm_r, seed=self._rng)
+        spec = float(np.linalg.norm(Z, 2) * np.linalg.norm(self.Xr, 2)) * (1 + 1e-12)
+        up = max(min(cm.upper, spec), cm.lower)
+        method = "branch_and_bound" if cm.complete else "branch_and_bound[stopped]"
+        if spec < cm.upper:
+            method = "spectral"
+        exact = up - cm.lower <= tol * max(up, 1e-300)
+        return OracleBound(cm.lower, up, self.basis @ cm.direction, bool(exact), cm.nodes,
+                           method)
 
     def reduced(self, Z: np.ndarray, k: int = 1, warm=None):
         """(values (k',), unit directions in the reduced space (r, k')), best first.
@@ -455,7 +493,9 @@ class DualOracle:
         elif r == 2 and self.exact:
             cand = self._rank2_candidates(Z, self._circle, np.eye(2), k)
         elif r == 3 and self.exact:
-            cand = self._rank3_candidates(Z, k)
+            from .oracle_bnb import certified_max
+
+            cand = certified_max(self.Xr, Z, tol=1e-10, warm=warm, seed=self._rng).candidates
         else:
             cand = self._heuristic_candidates(Z, k, warm)
         cand = cand / np.maximum(np.linalg.norm(cand, axis=0), 1e-300)
@@ -520,6 +560,11 @@ class DualOracle:
         return np.array(pats, dtype=bool)
 
     def _rank3_candidates(self, Z, k):
+        """Reference rank-3 oracle by enumeration of all cells and planes (O(n³ c) per call,
+        Python loops). Not used by the oracle any more (the branch and bound of
+        :mod:`cvxrelu.oracle_bnb` is exact and much faster); kept as an independent check."""
+        if not hasattr(self, "_planes"):
+            self._setup_rank3()
         cands = []
         # (b) faces: maxima on each plane x_j^⊥ (rank-2 closed form)
         for Q, circle in self._planes:
@@ -549,36 +594,11 @@ class DualOracle:
         return np.hstack(cands)
 
     # -------------------------------------------------------------- heuristic
-    def _heuristic_candidates(self, Z, k, warm=None, n_iter: int = 30):
-        """Multi-start pattern ascent (HEURISTIC, may miss the global maximum)."""
-        Xr = self.Xr
-        r = self.rank
-        starts = [self._rng.standard_normal((r, self.n_starts))]
-        # rows of Xr and the directions of Xrᵀ z_col as natural starts
-        starts.append(Xr.T[:, self._rng.choice(Xr.shape[0], min(Xr.shape[0], self.n_starts),
-                                               replace=False)])
-        starts.append(Xr.T @ Z)
-        starts.append(-(Xr.T @ Z))
-        if warm is not None:
-            starts.append(np.asarray(warm, dtype=float).reshape(r, -1))
-        U = np.hstack(starts)
-        U = U / np.maximum(np.linalg.norm(U, axis=0), 1e-300)
-        f = self._values_reduced(Z, U)
-        for _ in range(n_iter):
-            D = (Xr @ U) > 0  # (n, s)
-            G = np.einsum("nc,ns,ni->sci", Z, D.astype(float), Xr)
-            Mi = np.einsum("sci,scj->sij", G, G)
-            _, E = np.linalg.eigh(Mi)
-            Un = E[:, :, -1].T
-            fp = self._values_reduced(Z, Un)
-            fm = self._values_reduced(Z, -Un)
-            Un = np.where(fp >= fm, Un, -Un)
-            fn = np.maximum(fp, fm)
-            better = fn > f * (1 + 1e-12)
-            if not np.any(better):
-                break
-            U[:, better] = Un[:, better]
-            f[better] = fn[better]
+    def _heuristic_candidates(self, Z, k, warm=None, n_iter: int = 40):
+        """Multi-start projected gradient ascent (:mod:`cvxrelu.oracle_ascent`; HEURISTIC,
+        may miss the global maximum: its value is a lower bound on ω(Z))."""
+        U0 = ascent_starts(self.Xr, Z, self._rng, n_random=self.n_starts, warm=warm)
+        _, U = projected_ascent(self.Xr, Z, U0, n_iter=n_iter, jump=max(8, 2 * k))
         return U
 
 

@@ -6,46 +6,51 @@ needs a valid upper bound, not the maximizer. This module computes a bracket
 ``ω_lo ≤ ω(Z) ≤ ω̄`` that is exact (ω̄ − ω_lo ≤ tol·ω̄) when it runs to completion and stays
 valid when it stops on a time or node budget (*anytime*).
 
-Why it is exact. A maximizer u* of f(u) = ‖Zᵀ(Xu)_+‖ over the sphere lies either
+Why it is exact. A maximizer u* of f(u) = ‖Zᵀ(Xu)_+‖ over the sphere lies in the relative
+interior of some face F of the hyperplane arrangement {x_iᵀu = 0}: the set of points with
+one sign vector, zeros on a set S (x_iᵀu = 0 for i ∈ S). On F, f(u)² = uᵀM_F u with
+M_F = Xᵀ D_F Z Zᵀ D_F X, and F is open in the sphere of the flat L = null(X_S); so u* is a
+local maximum of a Rayleigh quotient on that sphere, hence a top eigenvector of M_F
+restricted to L (every local maximum of a Rayleigh quotient is global). For S = ∅ this is
+the interior of a cell (top eigenvector of the cell's M_i); for |S| ≥ 1 it is the rank
+r − |S| problem on the projected data, as in the recursion over hyperplanes x_jᵀu = 0
+(Asteris et al. 2014 enumerate all faces; here only the faces near the optimum are met).
 
-(a) in the interior of a cell C_i = {u : (2D_i − I) X u ≥ 0} — then it is a local maximum of
-    the Rayleigh quotient uᵀM_i u, M_i = Xᵀ D_i Z Zᵀ D_i X, hence a top eigenvector of M_i
-    (every local maximum of a Rayleigh quotient on the sphere is global), or
-(b) on a hyperplane x_jᵀu = 0, where the problem is the same problem of rank r − 1 on the
-    projected data X Q_j (Q_j an orthonormal basis of x_j^⊥).
-
-Case (b) is a recursion down to rank 2, solved in closed form per arc (`_Circle`). Case (a)
-is a branch and bound over the sphere: the sphere is covered by the cones over boxes on the
-2r faces of the cube [−1, 1]^r; over the cone of a box the sign of x_iᵀu is known exactly for
-every row (x_iᵀv is linear on the box), which splits the rows into stable-positive P,
-stable-negative N and unstable U. A node is
+The search: the sphere is covered by the cones over boxes on the 2r faces of the cube
+[−1, 1]^r; over the cone of a box the sign of x_iᵀu is known exactly for every row (x_iᵀv
+is linear on the box), which splits the rows into stable-positive P, stable-negative N and
+unstable U. A node is
 
 * *pruned* when its relaxation bound is below the incumbent. The bound (valid on the whole
-  node, hyperplanes included): with (t)_+ = (t + |t|)/2 on the unstable rows,
+  node): with (t)_+ = (t + |t|)/2 on the unstable rows,
   ‖Zᵀ(Xu)_+‖ ≤ ‖G u‖ + ½ Σ_{i∈U} ‖z_i‖ |x_iᵀu|,  G = Z_Pᵀ X_P + ½ Z_Uᵀ X_U;
   the node lies in a spherical cap of centre ĉ and angle ρ, on which
   uᵀGᵀGu ≤ max_{θ≤ρ} a cos²θ + 2b sinθ cosθ + λ sin²θ (a = ĉᵀMĉ, b = ‖(I − ĉĉᵀ)Mĉ‖,
   λ = λ_max(M), M = GᵀG), and |x_iᵀu| is bounded from the box and from the cap.
-* *closed* when |U| is small: every cell meeting the node has one of the 2^|U| patterns that
-  agree with P and N; for each, the top eigenvector of M_i is checked for membership in its
-  cell (case (a): if a maximizer is interior to that cell, it is this eigenvector). The
-  hyperplanes of U are left to case (b), which is skipped for a hyperplane whose points are
-  all covered by pruned nodes or by closed nodes whose bound is below the incumbent.
+* *closed* when |U| ≤ k (k = r − 1 by default): every face meeting the node has a zero
+  set S ⊆ U and signs fixed by P, N and a sign vector on U ∖ S; for each such face
+  (independent X_S, |S| ≤ r − 1) the top eigenvector of M_F on null(X_S) is computed and
+  kept, with its eigenvalue as a bound, when it lies on its face (or the top eigenvalue is
+  degenerate). If u* is in the node, its face is among these, so the node's share of the
+  maximum is known exactly.
 * otherwise *split* in two along its longest side (best-first, in vectorized batches).
 
 Rows are normalized (x̂_i = x_i/‖x_i‖, z̃_i = ‖x_i‖ z_i: (x_iᵀu)_+ z_i = (x̂_iᵀu)_+ z̃_i) and
 identical rows merged. Rows of negligible norm are dropped and their largest possible
 contribution Σ‖z_i‖‖x_i‖ is added to ω̄, so ω̄ stays a valid bound.
 
-Cost: the number of nodes depends on the data; the measured counts are in
-``benchmarks/oracle.py``. Every node costs O(n (r + c) + r³) flops, vectorized over batches.
+Cost: the number of nodes depends on the data (it grows with the volume of the region where
+f is close to its maximum, measured in cells); the measured counts are in
+``benchmarks/oracle.py``. A node costs O(n (r + c) + r³) flops, a closed node about 3^k
+small eigenproblems and sign checks, all vectorized over batches. ω_lo comes from a
+multi-start projected ascent (:mod:`cvxrelu.oracle_ascent`) and from the nodes themselves.
 """
 
 from __future__ import annotations
 
 import time
 from itertools import combinations
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -69,8 +74,10 @@ class CertifiedMax:
         The search ran to the end (no budget stopped it).
     nodes : int
         Branch-and-bound nodes evaluated (all recursion levels).
-    subproblems : int
-        Hyperplane sub-problems (case (b)) solved, all levels.
+    closed : int
+        Nodes closed by local face enumeration.
+    candidates : ndarray, shape (r, k)
+        Good attained directions met on the way (local maxima, for several cuts per round).
     """
 
     lower: float
@@ -78,7 +85,8 @@ class CertifiedMax:
     direction: np.ndarray
     complete: bool
     nodes: int = 0
-    subproblems: int = 0
+    closed: int = 0
+    candidates: np.ndarray | None = None
 
 
 class _Budget:
@@ -87,7 +95,6 @@ class _Budget:
         self.deadline = None if time_limit is None else self.t0 + float(time_limit)
         self.node_budget = None if node_budget is None else int(node_budget)
         self.nodes = 0
-        self.subproblems = 0
         self.stopped = False
 
     def out(self) -> bool:
@@ -107,7 +114,8 @@ class _Ctx:
     batch: int = 256
     k_enum: int = 4
     eps: float = 1e-10
-    stats: dict = field(default_factory=dict)
+    closed: int = 0
+    pool: tuple | None = None
 
 
 def _prepare(X: np.ndarray, Z: np.ndarray, rtol: float = 1e-11):
@@ -193,12 +201,17 @@ class _Level:
         self.best_u = np.eye(self.r)[:, 0]
         self.upper_done = 0.0  # bounds of pruned / closed parts
         self.closed = 0
+        self.pool = []  # (values, directions) of attained candidates
 
-    def offer(self, vals, U):
+    def offer(self, vals, U, keep: int = 32):
         if vals.size:
             i = int(np.argmax(vals))
             if vals[i] > self.best:
                 self.best, self.best_u = float(vals[i]), U[:, i].copy()
+            if vals.size > keep:
+                top = np.argpartition(-vals, keep - 1)[:keep]
+                vals, U = vals[top], U[:, top]
+            self.pool.append((vals, U))
 
     # ---------------------------------------------------------------- nodes
     def evaluate(self, C, H):
@@ -379,7 +392,11 @@ def _solve(X, Z, ctx: _Ctx, warm=None):
     vals, U = projected_ascent(Xh, Zt, starts, n_iter=40, jump=8)
     lvl.offer(vals, U)
     lvl.run(0.0)
-    ctx.stats["closed"] = lvl.closed
+    ctx.closed = lvl.closed
+    pv = np.concatenate([v for v, _ in lvl.pool])
+    pU = np.hstack([u for _, u in lvl.pool])
+    top = np.argsort(-pv)[:64]
+    ctx.pool = pU[:, top]
     att = float(_f(X, Z, lvl.best_u[:, None])[0])
     up = max(lvl.best, lvl.upper_done) * (1 + 1e-12) + slack
     return att, lvl.best_u, max(up, att)
@@ -418,5 +435,6 @@ def certified_max(X, Z, tol: float = 1e-9, time_limit=None, node_budget=None, wa
         k_enum = min(max(r - 1, 2), 6)
     ctx = _Ctx(tol=float(tol), budget=budget, rng=np.random.default_rng(seed), k_enum=k_enum)
     val, u, up = _solve(X, Z, ctx, warm)
+    cand = u[:, None] if ctx.pool is None else np.hstack([u[:, None], ctx.pool])
     return CertifiedMax(float(val), float(max(up, val)), u, not budget.stopped, budget.nodes,
-                        budget.subproblems)
+                        ctx.closed, cand)
