@@ -597,9 +597,13 @@ class DualOracle:
     def _heuristic_candidates(self, Z, k, warm=None, n_iter: int = 40):
         """Multi-start projected gradient ascent (:mod:`cvxrelu.oracle_ascent`; HEURISTIC,
         may miss the global maximum: its value is a lower bound on ω(Z))."""
+        from .oracle_bnb import polish
+
         U0 = ascent_starts(self.Xr, Z, self._rng, n_random=self.n_starts, warm=warm)
-        _, U = projected_ascent(self.Xr, Z, U0, n_iter=n_iter, jump=max(8, 2 * k))
-        return U
+        f, U = projected_ascent(self.Xr, Z, U0, n_iter=n_iter, jump=max(8, 2 * k))
+        top = _top_distinct(f, U, max(4, k))
+        _, Up = polish(self.Xr, Z, U[:, top])  # exact local maxima on the nearby faces
+        return np.hstack([U, Up]) if Up.size else U
 
 
 def dual_oracle(X, Z, method: str = "auto"):

@@ -49,6 +49,7 @@ multi-start projected ascent (:mod:`cvxrelu.oracle_ascent`) and from the nodes t
 from __future__ import annotations
 
 import time
+from functools import lru_cache
 from itertools import combinations
 from dataclasses import dataclass
 
@@ -56,7 +57,7 @@ import numpy as np
 
 from .oracle_ascent import ascent_starts, projected_ascent
 
-__all__ = ["CertifiedMax", "certified_max"]
+__all__ = ["CertifiedMax", "certified_max", "polish"]
 
 
 @dataclass
@@ -168,6 +169,63 @@ def _solve_rank2(X, Z):
     return att, u, max(att, float(np.sqrt(val[i]))) * (1 + 1e-12)
 
 
+@lru_cache(maxsize=None)
+def _subsets(k: int, s: int):
+    """All s-subsets of range(k) (C, s) and their complements (C, k − s)."""
+    subs = np.array(list(combinations(range(k), s)), dtype=int).reshape(_comb(k, s), s)
+    comp = np.array([[t for t in range(k) if t not in S] for S in subs],
+                    dtype=int).reshape(subs.shape[0], k - s)
+    return subs, comp
+
+
+def _householder_null(x):
+    """Orthonormal bases (..., r, r − 1) of x^⊥ for unit vectors x (..., r) (Householder)."""
+    r = x.shape[-1]
+    sgn = np.where(x[..., :1] >= 0, 1.0, -1.0)
+    v = x.copy()
+    v[..., :1] += sgn
+    vv = np.sum(v * v, axis=-1)[..., None, None]
+    H = np.eye(r) - 2.0 * v[..., :, None] * v[..., None, :] / vv
+    return H[..., :, 1:]
+
+
+def _top_eig_gram(G):
+    """Top eigenpair of GᵀG for a stack G (K, c, q): (λ₁, unit eigenvector (K, q),
+    degenerate top eigenvalue flag). Closed forms for c ≤ 2 or q = 1, else LAPACK."""
+    K, c, q = G.shape
+    if q == 1:
+        return np.sum(G * G, axis=(1, 2)), np.ones((K, 1)), np.zeros(K, dtype=bool)
+    if c == 1:
+        g = G[:, 0, :]
+        lam = np.sum(g * g, axis=1)
+        nz = lam > 0
+        e = np.zeros((K, q))
+        e[:, 0] = 1.0
+        e[nz] = g[nz] / np.sqrt(lam[nz])[:, None]
+        return lam, e, ~nz
+    if c == 2:
+        g1, g2 = G[:, 0, :], G[:, 1, :]
+        a11, a22, a12 = np.sum(g1 * g1, 1), np.sum(g2 * g2, 1), np.sum(g1 * g2, 1)
+        hd = 0.5 * (a11 - a22)
+        disc = np.hypot(hd, a12)
+        lam = 0.5 * (a11 + a22) + disc
+        big = a11 >= a22
+        v1 = np.where(big, disc + hd, a12)
+        v2 = np.where(big, a12, disc - hd)
+        e = v1[:, None] * g1 + v2[:, None] * g2  # Gᵀ v, v the top eigenvector of G Gᵀ
+        en = np.linalg.norm(e, axis=1)
+        ok = en > 0
+        e[ok] /= en[ok, None]
+        e[~ok] = 0.0
+        e[~ok, 0] = 1.0
+        deg = (2 * disc <= 1e-9 * np.maximum(lam, 1e-300)) | ~ok
+        return np.maximum(lam, 0.0), e, deg
+    w, E = np.linalg.eigh(np.swapaxes(G, -1, -2) @ G)
+    lam = np.maximum(w[:, -1], 0.0)
+    deg = (w[:, -1] - w[:, -2]) <= 1e-9 * np.maximum(lam, 1e-300)
+    return lam, E[:, :, -1], deg
+
+
 def _cap_bound(M, ch, sr):
     """max of uᵀMu over the cap {‖u‖ = 1, angle(u, ĉ) ≤ ρ}, sin ρ = sr (≥ 1: whole sphere)."""
     lam = np.linalg.eigvalsh(M)[:, -1]
@@ -244,7 +302,7 @@ class _Level:
         ub = np.sqrt(q) + 0.5 * ((uns * absb) @ self.znorm)
         return ub, pos, uns
 
-    def close(self, idx, pos, uns):
+    def close(self, idx, pos, uns, tau=0.0):
         """Every face of the arrangement that meets the nodes ``idx`` (all with ≤ k unstable
         rows): for each zero set S ⊆ U (|S| ≤ r − 1, X_S independent) and each sign vector
         of U ∖ S, the top eigenvector of M restricted to null(X_S), kept when it lies on its
@@ -256,19 +314,17 @@ class _Level:
         for k in np.unique(ks):
             sel = idx[ks == k]
             for s in range(0, min(int(k), r - 1) + 1):
-                subs = np.array(list(combinations(range(k), s)), dtype=int).reshape(
-                    _comb(int(k), s), s)
-                comp = np.array([[t for t in range(k) if t not in S] for S in subs],
-                                dtype=int).reshape(subs.shape[0], k - s)
+                subs, comp = _subsets(int(k), s)
                 nC, kf = subs.shape[0], k - s
                 signs = ((np.arange(2 ** kf)[:, None] >> np.arange(kf)[None, :]) & 1)
                 signs = signs.astype(float)
                 p = signs.shape[0]
-                step = max(1, (1 << 20) // max(1, nC * p * (n + c * r)))
+                step = max(1, (1 << 22) // max(1, nC * p * (n + c * r)))
                 for s0 in range(0, sel.size, step):
-                    self._close_chunk(sel[s0:s0 + step], k, s, subs, comp, signs, pos, uns)
+                    self._close_chunk(sel[s0:s0 + step], k, s, subs, comp, signs, pos, uns,
+                                      tau)
 
-    def _close_chunk(self, sl, k, s, subs, comp, signs, pos, uns):
+    def _close_chunk(self, sl, k, s, subs, comp, signs, pos, uns, tau):
         X, Z, r, c, eps = self.X, self.Z, self.r, self.c, self.ctx.eps
         n = self.n
         m, nC, p, kf = sl.size, subs.shape[0], signs.shape[0], k - s
@@ -280,7 +336,11 @@ class _Level:
         else:
             Gs = np.broadcast_to(Gp[:, None, None, :], (m, nC, 1, c * r))
         Gs = Gs.reshape(m, nC, p, c, r)
-        if s:
+        if s == 1:
+            Q = _householder_null(X[iu[:, subs[:, 0]]])  # (m, nC, r, r - 1)
+            indep = np.ones((m, nC), dtype=bool)
+            Gq = Gs @ Q[:, :, None, :, :]
+        elif s:
             XS = X[iu[:, subs]]  # (m, nC, s, r)
             _, sv, vt = np.linalg.svd(XS, full_matrices=True)
             indep = sv[..., -1] > 1e-9  # dependent zero sets are covered by smaller ones
@@ -290,30 +350,31 @@ class _Level:
             indep = np.ones((m, nC), dtype=bool)
             Q = None
             Gq = Gs
-        Mq = np.swapaxes(Gq, -1, -2) @ Gq
-        w, E = np.linalg.eigh(Mq)
-        e = E[..., -1]  # (m, nC, p, r - s)
-        lam1 = np.maximum(w[..., -1], 0.0)
-        if r - s > 1:
-            deg = (w[..., -1] - w[..., -2]) <= 1e-9 * np.maximum(lam1, 1e-300)
-        else:
-            deg = np.zeros_like(lam1, dtype=bool)
-        u = e if Q is None else np.einsum("mCij,mCpj->mCpi", Q, e)  # (m, nC, p, r)
-        proj = u @ X.T  # (m, nC, p, n)
-        sg = np.broadcast_to(np.where(pos[sl], 1.0, -1.0)[:, None, None, :],
-                             (m, nC, p, n)).copy()
-        mi = np.arange(m)[:, None]
-        Ci = np.arange(nC)[None, :]
+        # λ_max ≤ ‖G_q‖_F²: faces that cannot beat the incumbent are bounded, not solved
+        frob = np.sum(Gq * Gq, axis=(-1, -2))  # (m, nC, p)
+        mask = indep[:, :, None] & (frob > tau * tau)
+        skipped = indep[:, :, None] & ~mask
+        if np.any(skipped):
+            self.upper_done = max(self.upper_done, float(np.sqrt(frob[skipped].max())))
+        if not np.any(mask):
+            return
+        sm, sC, sp = np.nonzero(mask)
+        K = sm.size
+        Gk = Gq[sm, sC, sp]  # (K, c, r - s)
+        lam1, e, deg = _top_eig_gram(Gk)
+        u = e if Q is None else np.einsum("kij,kj->ki", Q[sm, sC], e)  # (K, r)
+        proj = u @ X.T  # (K, n)
+        sg = np.where(pos[sl][sm], 1.0, -1.0)
+        ak = np.arange(K)
         for j in range(kf):
-            sg[mi, Ci, :, iu[:, comp[:, j]]] = (2 * signs[:, j] - 1)[None, None, :]
+            sg[ak, iu[sm, comp[sC, j]]] = 2 * signs[sp, j] - 1
         for j in range(s):
-            sg[mi, Ci, :, iu[:, subs[:, j]]] = 0.0
+            sg[ak, iu[sm, subs[sC, j]]] = 0.0
         t = sg * proj
         inp = np.all(t >= -eps, axis=-1)
         inm = np.all(t <= eps, axis=-1)
-        valid = indep[:, :, None]
-        ok = (inp | inm) & valid
-        keep = (ok | deg) & valid
+        ok = inp | inm
+        keep = ok | deg
         if np.any(keep):
             self.upper_done = max(self.upper_done, float(np.sqrt(lam1[keep].max())))
         if np.any(ok):
@@ -337,7 +398,7 @@ class _Level:
                 self.upper_done = max(self.upper_done, float(ub[~live].max()))
             closing = np.flatnonzero(live & (ku <= ctx.k_enum))
             if closing.size:
-                self.close(closing, pos, uns)
+                self.close(closing, pos, uns, tau)
             stay = live & (ku > ctx.k_enum)
             OC, OH, OU = np.vstack([OC, C[stay]]), np.vstack([OH, H[stay]]), \
                 np.concatenate([OU, ub[stay]])
@@ -438,3 +499,44 @@ def certified_max(X, Z, tol: float = 1e-9, time_limit=None, node_budget=None, wa
     cand = u[:, None] if ctx.pool is None else np.hstack([u[:, None], ctx.pool])
     return CertifiedMax(float(val), float(max(up, val)), u, not budget.stopped, budget.nodes,
                         ctx.closed, cand)
+
+
+def polish(X, Z, U, k=None, radii=(3e-2, 3e-3, 3e-4, 3e-5)):
+    """Local face enumeration around the columns of U (a heuristic's end points).
+
+    Around each direction a small node (the cone over a box of half-width ``radius`` on the
+    cube face it points to) is built, with the largest radius leaving at most ``k`` unstable
+    rows; every face of the arrangement meeting it is solved exactly (the closing step of
+    the branch and bound). This turns an ascent's end point near a kink into the local
+    maximum on the face it approaches. Returns (values, unit directions (r, s)) of the
+    attained candidates found, best first (possibly empty).
+    """
+    X = np.asarray(X, dtype=float)
+    Z = np.asarray(Z, dtype=float)
+    U = np.asarray(U, dtype=float).reshape(X.shape[1], -1)
+    Xh, Zt, _ = _prepare(X, Z)
+    n, r = Xh.shape
+    if n == 0 or r < 2 or U.shape[1] == 0:
+        return np.zeros(0), np.zeros((r, 0))
+    ctx = _Ctx(tol=0.0, budget=_Budget(None, None), rng=np.random.default_rng(0))
+    k = min(max(r - 1, 2), 6) if k is None else int(k)
+    lvl = _Level(Xh, Zt, ctx)
+    a = np.argmax(np.abs(U), axis=0)
+    V = (U / np.abs(U[a, np.arange(U.shape[1])])).T  # on the cube faces, (s, r)
+    s = V.shape[0]
+    C = np.tile(V, (len(radii), 1))
+    H = np.repeat(np.asarray(radii, dtype=float), s)[:, None] * np.ones((1, r))
+    H[np.arange(C.shape[0]), np.tile(a, len(radii))] = 0.0
+    _, pos, uns = lvl.evaluate(C, H)
+    ok = (uns.sum(axis=1) <= k).reshape(len(radii), s)
+    pick = np.argmax(ok, axis=0)  # the largest radius that qualifies
+    idx = (pick * s + np.arange(s))[ok[pick, np.arange(s)]]
+    lvl.pool = []
+    if idx.size:
+        lvl.close(idx, pos, uns, 0.0)
+    if not lvl.pool:
+        return np.zeros(0), np.zeros((r, 0))
+    W = np.hstack([w for _, w in lvl.pool])
+    vals = _f(X, Z, W)
+    order = np.argsort(-vals)
+    return vals[order], W[:, order]
