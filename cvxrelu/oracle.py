@@ -594,7 +594,7 @@ class DualOracle:
         return np.hstack(cands)
 
     # -------------------------------------------------------------- heuristic
-    def _heuristic_candidates(self, Z, k, warm=None, n_iter: int = 40):
+    def _heuristic_candidates(self, Z, k, warm=None, n_iter: int = 30):
         """Multi-start projected gradient ascent (:mod:`cvxrelu.oracle_ascent`; HEURISTIC,
         may miss the global maximum: its value is a lower bound on ω(Z))."""
         from .oracle_bnb import polish

@@ -53,14 +53,7 @@ def ascent_starts(X: np.ndarray, Z: np.ndarray, rng, n_random: int = 64, n_rows:
     return _normalize(U)
 
 
-def _values(X, Z, U):
-    P = X @ U
-    H = np.maximum(P, 0.0)
-    G = Z.T @ H  # (c, s)
-    return P, G, np.linalg.norm(G, axis=0)
-
-
-def projected_ascent(X: np.ndarray, Z: np.ndarray, U0: np.ndarray, n_iter: int = 40,
+def projected_ascent(X: np.ndarray, Z: np.ndarray, U0: np.ndarray, n_iter: int = 30,
                      rtol: float = 1e-10, jump: int = 8):
     """Ascent on the unit sphere from every column of ``U0``; (values (s,), directions (r, s)).
 
@@ -72,7 +65,7 @@ def projected_ascent(X: np.ndarray, Z: np.ndarray, U0: np.ndarray, n_iter: int =
     U0 : ndarray, shape (r, s)
         Unit starting directions.
     n_iter : int
-        Gradient steps (each: four GEMMs over all starts).
+        Gradient steps (each: four GEMMs over the starts still moving).
     rtol : float
         A start stops moving once its relative improvement falls below ``rtol``.
     jump : int
@@ -85,39 +78,39 @@ def projected_ascent(X: np.ndarray, Z: np.ndarray, U0: np.ndarray, n_iter: int =
     U : ndarray, shape (r, s)
         Unit directions.
     """
-    U = _normalize(np.array(U0, dtype=float, copy=True))
-    P, G, f = _values(X, Z, U)
-    eta = np.full(U.shape[1], 1e6)
-    active = np.ones(U.shape[1], dtype=bool)
+    Xt, Zt = np.ascontiguousarray(X.T), np.ascontiguousarray(Z.T)
+    U = np.array(U0, dtype=float).T.copy()  # (s, r): one start per row
+    U /= np.maximum(np.linalg.norm(U, axis=1), 1e-300)[:, None]
+    P = U @ Xt  # (s, n)
+    G = np.maximum(P, 0.0) @ Z  # (s, c)
+    f = np.linalg.norm(G, axis=1)
+    eta = np.full(U.shape[0], 1e6)
+    a = np.arange(U.shape[0])  # starts still moving
     for _ in range(n_iter):
-        if not np.any(active):
+        if a.size == 0:
             break
-        a = np.flatnonzero(active)
-        W = (P[:, a] > 0) * (Z @ G[:, a])  # (n, k)
-        grad = X.T @ W  # (r, k)
-        gn = np.linalg.norm(grad, axis=0)
-        tn = np.linalg.norm(grad - U[:, a] * np.sum(U[:, a] * grad, axis=0), axis=0)
-        Un = _normalize(U[:, a] + eta[a] * grad / np.maximum(gn, 1e-300))
-        Pn, Gn, fn = _values(X, Z, Un)
+        Pa, Ga, Ua = P[a], G[a], U[a]
+        grad = ((Pa > 0) * (Ga @ Zt)) @ X  # (k, r): ∇½‖Zᵀ(Xu)_+‖²
+        gn = np.maximum(np.linalg.norm(grad, axis=1), 1e-300)
+        Un = Ua + (eta[a] / gn)[:, None] * grad
+        Un /= np.maximum(np.linalg.norm(Un, axis=1), 1e-300)[:, None]
+        Pn = Un @ Xt
+        Gn = np.maximum(Pn, 0.0) @ Z
+        fn = np.linalg.norm(Gn, axis=1)
         ok = fn > f[a] * (1 + rtol)
         idx = a[ok]
-        U[:, idx] = Un[:, ok]
-        P[:, idx] = Pn[:, ok]
-        G[:, idx] = Gn[:, ok]
-        f[idx] = fn[ok]
+        U[idx], P[idx], G[idx], f[idx] = Un[ok], Pn[ok], Gn[ok], fn[ok]
         eta[idx] *= 2.0
-        bad = a[~ok]
-        eta[bad] *= 0.25
-        active[bad[eta[bad] < 1e-9]] = False
-        active[a[tn < 1e-14 * np.maximum(f[a], 1e-300)]] = False
+        eta[a[~ok]] *= 0.25
+        a = a[eta[a] >= 1e-9]
+    U = U.T
     if jump:
         top = np.argsort(-f)[:jump]
-        D = (P[:, top] > 0).astype(float)  # (n, k)
-        Gi = np.stack([(Z * D[:, [k]]).T @ X for k in range(top.size)])  # (k, c, r)
-        Mi = np.transpose(Gi, (0, 2, 1)) @ Gi
-        _, E = np.linalg.eigh(Mi)
+        D = (P[top] > 0).astype(float)  # (k, n)
+        Gi = np.stack([(Z * D[k][:, None]).T @ X for k in range(top.size)])  # (k, c, r)
+        _, E = np.linalg.eigh(np.transpose(Gi, (0, 2, 1)) @ Gi)
         Ue = np.hstack([E[:, :, -1].T, -E[:, :, -1].T])
-        _, _, fe = _values(X, Z, Ue)
+        fe = np.linalg.norm(Zt @ np.maximum(X @ Ue, 0.0), axis=0)
         fe2 = np.maximum(fe[: top.size], fe[top.size:])
         Ue2 = np.where(fe[: top.size] >= fe[top.size:], Ue[:, : top.size], Ue[:, top.size:])
         better = fe2 > f[top]
