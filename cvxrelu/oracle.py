@@ -271,11 +271,16 @@ class _Circle:
     def arc_values(self, Zk: np.ndarray):
         """Per arc: (max of ‖Gu‖², angle of the maximizer). Zk = Z[keep], shape (n_keep, c)."""
         base = Zk[self.wrap].T @ self.x[self.wrap]  # (c, 2)
-        T = Zk[self.pt][:, :, None] * self.sx[:, None, :]  # (2n, c, 2)
-        G = np.cumsum(T, axis=0) + base[None]
-        m11 = np.einsum("kc,kc->k", G[:, :, 0], G[:, :, 0])
-        m22 = np.einsum("kc,kc->k", G[:, :, 1], G[:, :, 1])
-        m12 = np.einsum("kc,kc->k", G[:, :, 0], G[:, :, 1])
+        Zp = Zk[self.pt]  # (2n, c); the two coordinates separately: no (2n, c, 2) temporary
+        G0 = np.multiply(Zp, self.sx[:, :1])
+        np.cumsum(G0, axis=0, out=G0)
+        G0 += base[:, 0]
+        G1 = np.multiply(Zp, self.sx[:, 1:], out=Zp)
+        np.cumsum(G1, axis=0, out=G1)
+        G1 += base[:, 1]
+        m11 = np.einsum("kc,kc->k", G0, G0)
+        m22 = np.einsum("kc,kc->k", G1, G1)
+        m12 = np.einsum("kc,kc->k", G0, G1)
         alpha = 0.5 * (m11 + m22)
         h = 0.5 * (m11 - m22)
         rho = np.hypot(h, m12)

@@ -296,10 +296,37 @@ class _Level:
         minnorm = np.sqrt(np.sum(np.maximum(np.abs(C) - H, 0.0) ** 2, axis=1))
         box = np.maximum(np.abs(mid - rad), np.abs(mid + rad)) / minnorm[:, None]
         phi = np.arcsin(np.minimum(1.0, np.abs(mid) / cn[:, None]))
-        rho = np.arcsin(np.minimum(1.0, sr))[:, None]
+        # angular radius of the node around ĉ (π: no cap, the node may reach anywhere)
+        rho = np.where(sr < 1.0, np.arcsin(np.minimum(sr, 1.0)), np.pi)[:, None]
         capb = np.sin(np.minimum(phi + rho, 0.5 * np.pi))
         absb = np.minimum(np.minimum(box, capb), 1.0)
         ub = np.sqrt(q) + 0.5 * ((uns * absb) @ self.znorm)
+        # second bound (triangle relaxation): t_i = x_iᵀu ∈ [l_i, u_i] on the node, and
+        # (t)_+ = a t + b/2 + ε with a = u/(u − l), b = −l u/(u − l), |ε| ≤ b/2, so
+        # ‖Zᵀ(Xu)_+‖ ≤ ‖G'u + g₀‖ + ½ Σ_U b_i ‖z_i‖, G' = Z_Pᵀ X_P + Σ_U a_i z_i x_iᵀ,
+        # g₀ = ½ Σ_U b_i z_i; on the cap ‖G'u + g₀‖² ≤ q' + 2 max_cap (G'ᵀg₀)ᵀu + ‖g₀‖².
+        if np.any(uns):
+            psi = np.arcsin(np.clip(mid / cn[:, None], -1.0, 1.0))
+            lo = np.maximum((mid - rad) / minnorm[:, None], np.sin(np.maximum(psi - rho, -0.5 * np.pi)))
+            hi = np.minimum((mid + rad) / minnorm[:, None], np.sin(np.minimum(psi + rho, 0.5 * np.pi)))
+            lo = np.minimum(lo, 0.0)
+            hi = np.maximum(hi, 0.0)
+            width = hi - lo
+            safe = uns & (width > 0)
+            wd = np.where(safe, width, 1.0)
+            a = np.where(safe, hi / wd, 0.5 * uns)
+            b = np.where(safe, -lo * hi / wd, 0.0)
+            G2 = ((pos + a) @ self.B).reshape(N, c, r)
+            g0 = (0.5 * b) @ self.Z  # (N, c)
+            q2 = _cap_bound(np.transpose(G2, (0, 2, 1)) @ G2, ch, sr)
+            v = np.einsum("nci,nc->ni", G2, g0)
+            vn = np.linalg.norm(v, axis=1)
+            ang = np.arccos(np.clip(np.einsum("ni,ni->n", v, ch) / np.maximum(vn, 1e-300),
+                                    -1.0, 1.0))
+            lin = vn * np.cos(np.maximum(ang - rho[:, 0], 0.0))
+            ub2 = np.sqrt(np.maximum(q2 + 2.0 * lin + np.sum(g0 * g0, axis=1), 0.0)) \
+                + 0.5 * (b @ self.znorm)
+            ub = np.minimum(ub, ub2)
         return ub, pos, uns
 
     def close(self, idx, pos, uns, tau=0.0):

@@ -222,3 +222,30 @@ def test_bound_zero_residual():
     orc = DualOracle(np.random.default_rng(0).standard_normal((10, 4)))
     b = orc.bound(np.zeros((10, 2)))
     assert b.lower == 0.0 and b.upper == 0.0 and b.exact
+
+
+@pytest.mark.parametrize("r,c,seed", [(3, 1, 0), (4, 3, 1), (5, 2, 2), (8, 3, 3)])
+def test_node_relaxation_bound_is_valid(r, c, seed):
+    """The per-node bound of the branch and bound is ≥ f at sampled points of every node
+    (cones over random boxes on the cube faces, small to whole-face)."""
+    from cvxrelu.oracle_bnb import _Ctx, _Budget, _Level, _prepare
+
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((40, r))
+    Z = rng.standard_normal((40, c))
+    Xh, Zt, slack = _prepare(X, Z)
+    lvl = _Level(Xh, Zt, _Ctx(tol=0.0, budget=_Budget(None, None), rng=rng))
+    n_nodes = 60
+    axis = rng.integers(0, r, n_nodes)
+    sgn = rng.choice([-1.0, 1.0], n_nodes)
+    half = 10.0 ** rng.uniform(-3, 0, (n_nodes, r))
+    C = rng.uniform(-1, 1, (n_nodes, r)) * (1 - half)
+    C[np.arange(n_nodes), axis] = sgn
+    half[np.arange(n_nodes), axis] = 0.0
+    ub, _, _ = lvl.evaluate(C, half)
+    for i in range(n_nodes):
+        V = C[i] + half[i] * rng.uniform(-1, 1, (4000, r))
+        V[:2 ** min(r, 11)] = C[i] + half[i] * rng.choice([-1.0, 1.0], (2 ** min(r, 11), r))
+        U = (V / np.linalg.norm(V, axis=1)[:, None]).T
+        f = np.linalg.norm(Z.T @ np.maximum(X @ U, 0.0), axis=0)
+        assert f.max() <= (ub[i] + slack) * (1 + 1e-12) + 1e-12
