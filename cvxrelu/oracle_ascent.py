@@ -25,12 +25,14 @@ def _normalize(U: np.ndarray) -> np.ndarray:
 
 
 def ascent_starts(X: np.ndarray, Z: np.ndarray, rng, n_random: int = 64, n_rows: int = 256,
-                  warm=None) -> np.ndarray:
+                  warm=None, n_vertices: int = 2048, keep_vertices: int = 96) -> np.ndarray:
     """Starting directions (columns, unit) for :func:`projected_ascent`.
 
     ``warm`` columns (e.g. the current neurons or a user network's first layer), the data
     points ±x_i (at most ``n_rows`` of them), the top left singular vectors ±of Xᵀ Z and of
-    Xᵀ (Z_k)_+ per output k, and ``n_random`` Gaussian directions.
+    Xᵀ (Z_k)_+ per output k, ``n_random`` Gaussian directions, and the ``keep_vertices``
+    best of ``n_vertices`` random vertices ±null(X_S) of the arrangement (S: r − 1 random
+    rows) — maxima often sit on such low-dimensional faces.
     """
     n, r = X.shape
     parts = []
@@ -48,6 +50,14 @@ def ascent_starts(X: np.ndarray, Z: np.ndarray, rng, n_random: int = 64, n_rows:
     parts.append(X.T @ np.maximum(Z, 0.0))
     parts.append(X.T @ np.maximum(-Z, 0.0))
     parts.append(rng.standard_normal((r, n_random)))
+    if n_vertices and 2 <= r <= 12 and n >= r:
+        S = rng.integers(0, n, (n_vertices, r - 1))  # a repeated row: still a null vector
+        _, _, vt = np.linalg.svd(X[S])  # (k, r, r): the last row spans null(X_S)
+        V = vt[:, -1, :].T
+        V = np.hstack([V, -V])
+        fv = np.linalg.norm(Z.T @ np.maximum(X @ V, 0.0), axis=0)
+        k = min(keep_vertices, fv.size)
+        parts.append(V[:, np.argpartition(-fv, k - 1)[:k]])
     U = np.hstack(parts)
     U = U[:, np.linalg.norm(U, axis=0) > 0]
     return _normalize(U)

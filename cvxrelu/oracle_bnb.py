@@ -26,7 +26,11 @@ unstable U. A node is
   ‖Zᵀ(Xu)_+‖ ≤ ‖G u‖ + ½ Σ_{i∈U} ‖z_i‖ |x_iᵀu|,  G = Z_Pᵀ X_P + ½ Z_Uᵀ X_U;
   the node lies in a spherical cap of centre ĉ and angle ρ, on which
   uᵀGᵀGu ≤ max_{θ≤ρ} a cos²θ + 2b sinθ cosθ + λ sin²θ (a = ĉᵀMĉ, b = ‖(I − ĉĉᵀ)Mĉ‖,
-  λ = λ_max(M), M = GᵀG), and |x_iᵀu| is bounded from the box and from the cap.
+  λ = λ_max(M), M = GᵀG), and |x_iᵀu| is bounded from the box and from the cap. A second
+  bound, the triangle relaxation of each unstable row on its range t_i = x_iᵀu ∈ [l_i, u_i]
+  over the node — (t)_+ = a_i t + b_i/2 + ε_i, a_i = u_i/(u_i − l_i),
+  b_i = −l_i u_i/(u_i − l_i), |ε_i| ≤ b_i/2 — gives ‖G'u + g₀‖ + ½ Σ_U b_i‖z_i‖ (rows that
+  barely cross cost almost nothing); the node keeps the smaller of the two.
 * *closed* when |U| ≤ k (k = r − 1 by default): every face meeting the node has a zero
   set S ⊆ U and signs fixed by P, N and a sign vector on U ∖ S; for each such face
   (independent X_S, |S| ≤ r − 1) the top eigenvector of M_F on null(X_S) is computed and
