@@ -333,26 +333,32 @@ class _Level:
             ub = np.minimum(ub, ub2)
         return ub, pos, uns
 
-    def close(self, idx, pos, uns, tau=0.0):
+    def close(self, idx, pos, uns, tau=0.0, ub=None):
         """Every face of the arrangement that meets the nodes ``idx`` (all with ≤ k unstable
         rows): for each zero set S ⊆ U (|S| ≤ r − 1, X_S independent) and each sign vector
         of U ∖ S, the top eigenvector of M restricted to null(X_S), kept when it lies on its
-        face (Asteris et al. 2014, restricted to the node)."""
-        X, Z, r, c, eps = self.X, self.Z, self.r, self.c, self.ctx.eps
-        n = self.n
+        face (Asteris et al. 2014, restricted to the node). When the budget runs out
+        between chunks, the nodes not closed keep their bound ``ub`` in ω̄."""
+        r, c, n = self.r, self.c, self.n
         ks = uns[idx].sum(axis=1)
-        self.closed += idx.size
-        for k in np.unique(ks):
-            sel = idx[ks == k]
-            for s in range(0, min(int(k), r - 1) + 1):
-                subs, comp = _subsets(int(k), s)
-                nC, kf = subs.shape[0], k - s
-                signs = ((np.arange(2 ** kf)[:, None] >> np.arange(kf)[None, :]) & 1)
-                signs = signs.astype(float)
-                p = signs.shape[0]
-                step = max(1, (1 << 22) // max(1, nC * p * (n + c * r)))
-                for s0 in range(0, sel.size, step):
-                    self._close_chunk(sel[s0:s0 + step], k, s, subs, comp, signs, pos, uns,
+        groups = [idx[ks == k] for k in np.unique(ks)]
+        for g, sel in enumerate(groups):
+            k = int(uns[sel[0]].sum())
+            # nodes per chunk: the largest zero-set level bounds the temporaries
+            width = max(_comb(k, s) * 2 ** (k - s) for s in range(min(k, r - 1) + 1))
+            step = max(1, (1 << 22) // max(1, width * (n + c * r)))
+            for s0 in range(0, sel.size, step):
+                if ub is not None and self.ctx.budget.out():
+                    rest = np.concatenate([sel[s0:]] + groups[g + 1:])
+                    self.upper_done = max(self.upper_done, float(ub[rest].max()))
+                    return
+                chunk = sel[s0:s0 + step]
+                self.closed += chunk.size
+                for s in range(0, min(k, r - 1) + 1):
+                    subs, comp = _subsets(k, s)
+                    kf = k - s
+                    signs = ((np.arange(2 ** kf)[:, None] >> np.arange(kf)[None, :]) & 1)
+                    self._close_chunk(chunk, k, s, subs, comp, signs.astype(float), pos, uns,
                                       tau)
 
     def _close_chunk(self, sl, k, s, subs, comp, signs, pos, uns, tau):
@@ -429,7 +435,7 @@ class _Level:
                 self.upper_done = max(self.upper_done, float(ub[~live].max()))
             closing = np.flatnonzero(live & (ku <= ctx.k_enum))
             if closing.size:
-                self.close(closing, pos, uns, tau)
+                self.close(closing, pos, uns, tau, ub)
             stay = live & (ku > ctx.k_enum)
             OC, OH, OU = np.vstack([OC, C[stay]]), np.vstack([OH, H[stay]]), \
                 np.concatenate([OU, ub[stay]])
