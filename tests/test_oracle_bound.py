@@ -249,3 +249,16 @@ def test_node_relaxation_bound_is_valid(r, c, seed):
         U = (V / np.linalg.norm(V, axis=1)[:, None]).T
         f = np.linalg.norm(Z.T @ np.maximum(X @ U, 0.0), axis=0)
         assert f.max() <= (ub[i] + slack) * (1 + 1e-12) + 1e-12
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_bound_integer_data_many_planes_through_one_point(seed):
+    # integer data: many more than r − 1 hyperplanes meet at the same points
+    rng = np.random.default_rng(seed)
+    X = rng.integers(-2, 3, (25, 4)).astype(float)
+    Z = rng.standard_normal((25, 2))
+    b = DualOracle(X, seed=0).bound(Z)
+    brute = _brute(X, Z)
+    assert brute <= b.upper * (1 + 1e-12)
+    assert b.exact and b.upper - b.lower <= 1e-6 * b.upper
+    assert b.lower >= brute * (1 - 1e-9)
