@@ -59,7 +59,7 @@ def test_bound_brackets_brute_force(n, r, c, seed):
 def test_bound_brackets_brute_force_rank5_n30(n, r, c, seed):
     X, Z = _instance(n, r, c, seed)
     b = DualOracle(X, seed=0).bound(Z)
-    brute = _brute(X, Z)
+    brute = _brute(X, Z, n_dirs=300_000)
     assert brute <= b.upper * (1 + 1e-12)
     assert b.exact and b.upper - b.lower <= 1e-6 * b.upper
     assert b.lower >= brute * (1 - 1e-9)
@@ -258,7 +258,7 @@ def test_bound_integer_data_many_planes_through_one_point(seed):
     X = rng.integers(-2, 3, (25, 4)).astype(float)
     Z = rng.standard_normal((25, 2))
     b = DualOracle(X, seed=0).bound(Z)
-    brute = _brute(X, Z)
+    brute = _brute(X, Z, n_dirs=300_000)
     assert brute <= b.upper * (1 + 1e-12)
     assert b.exact and b.upper - b.lower <= 1e-6 * b.upper
     assert b.lower >= brute * (1 - 1e-9)
