@@ -50,6 +50,7 @@ def ascent_starts(X: np.ndarray, Z: np.ndarray, rng, n_random: int = 64, n_rows:
     parts.append(X.T @ np.maximum(Z, 0.0))
     parts.append(X.T @ np.maximum(-Z, 0.0))
     parts.append(rng.standard_normal((r, n_random)))
+    n_vertices = min(n_vertices, max(128, 4_000_000 // max(n, 1)))  # O(n_vertices n) work
     if n_vertices and 2 <= r <= 12 and n >= r:
         S = rng.integers(0, n, (n_vertices, r - 1))  # a repeated row: still a null vector
         _, _, vt = np.linalg.svd(X[S])  # (k, r, r): the last row spans null(X_S)

@@ -296,41 +296,50 @@ class _Level:
         ch = C / cn[:, None]
         sr = np.linalg.norm(H, axis=1) / cn
         q = _cap_bound(M, ch, sr)
-        # |x_iᵀu| on the node: from the box range (over ‖v‖ ≥ min norm) and from the cap
+        # |x_iᵀu| on the node: from the box range (over ‖v‖ ≥ min norm) and from the cap;
+        # computed on the unstable entries only (few once nodes are small)
         minnorm = np.sqrt(np.sum(np.maximum(np.abs(C) - H, 0.0) ** 2, axis=1))
-        box = np.maximum(np.abs(mid - rad), np.abs(mid + rad)) / minnorm[:, None]
-        phi = np.arcsin(np.minimum(1.0, np.abs(mid) / cn[:, None]))
         # angular radius of the node around ĉ (π: no cap, the node may reach anywhere)
-        rho = np.where(sr < 1.0, np.arcsin(np.minimum(sr, 1.0)), np.pi)[:, None]
+        rho_n = np.where(sr < 1.0, np.arcsin(np.minimum(sr, 1.0)), np.pi)
+        ui, uj = np.nonzero(uns)
+        ub = np.sqrt(q)
+        if ui.size == 0:
+            return ub, pos, uns
+        m_, r_, cn_, mn_, rho = mid[ui, uj], rad[ui, uj], cn[ui], minnorm[ui], rho_n[ui]
+        zn = self.znorm[uj]
+        box = np.maximum(np.abs(m_ - r_), np.abs(m_ + r_)) / mn_
+        phi = np.arcsin(np.minimum(1.0, np.abs(m_) / cn_))
         capb = np.sin(np.minimum(phi + rho, 0.5 * np.pi))
         absb = np.minimum(np.minimum(box, capb), 1.0)
-        ub = np.sqrt(q) + 0.5 * ((uns * absb) @ self.znorm)
+        ub = ub + np.bincount(ui, weights=0.5 * absb * zn, minlength=N)
         # second bound (triangle relaxation): t_i = x_iᵀu ∈ [l_i, u_i] on the node, and
         # (t)_+ = a t + b/2 + ε with a = u/(u − l), b = −l u/(u − l), |ε| ≤ b/2, so
         # ‖Zᵀ(Xu)_+‖ ≤ ‖G'u + g₀‖ + ½ Σ_U b_i ‖z_i‖, G' = Z_Pᵀ X_P + Σ_U a_i z_i x_iᵀ,
         # g₀ = ½ Σ_U b_i z_i; on the cap ‖G'u + g₀‖² ≤ q' + 2 max_cap (G'ᵀg₀)ᵀu + ‖g₀‖².
-        if np.any(uns):
-            psi = np.arcsin(np.clip(mid / cn[:, None], -1.0, 1.0))
-            lo = np.maximum((mid - rad) / minnorm[:, None], np.sin(np.maximum(psi - rho, -0.5 * np.pi)))
-            hi = np.minimum((mid + rad) / minnorm[:, None], np.sin(np.minimum(psi + rho, 0.5 * np.pi)))
-            lo = np.minimum(lo, 0.0)
-            hi = np.maximum(hi, 0.0)
-            width = hi - lo
-            safe = uns & (width > 0)
-            wd = np.where(safe, width, 1.0)
-            a = np.where(safe, hi / wd, 0.5 * uns)
-            b = np.where(safe, -lo * hi / wd, 0.0)
-            G2 = ((pos + a) @ self.B).reshape(N, c, r)
-            g0 = (0.5 * b) @ self.Z  # (N, c)
-            q2 = _cap_bound(np.transpose(G2, (0, 2, 1)) @ G2, ch, sr)
-            v = np.einsum("nci,nc->ni", G2, g0)
-            vn = np.linalg.norm(v, axis=1)
-            ang = np.arccos(np.clip(np.einsum("ni,ni->n", v, ch) / np.maximum(vn, 1e-300),
-                                    -1.0, 1.0))
-            lin = vn * np.cos(np.maximum(ang - rho[:, 0], 0.0))
-            ub2 = np.sqrt(np.maximum(q2 + 2.0 * lin + np.sum(g0 * g0, axis=1), 0.0)) \
-                + 0.5 * (b @ self.znorm)
-            ub = np.minimum(ub, ub2)
+        psi = np.arcsin(np.clip(m_ / cn_, -1.0, 1.0))
+        lo = np.maximum((m_ - r_) / mn_, np.sin(np.maximum(psi - rho, -0.5 * np.pi)))
+        hi = np.minimum((m_ + r_) / mn_, np.sin(np.minimum(psi + rho, 0.5 * np.pi)))
+        lo = np.minimum(lo, 0.0)
+        hi = np.maximum(hi, 0.0)
+        width = hi - lo
+        safe = width > 0
+        wd = np.where(safe, width, 1.0)
+        A = pos.astype(float)
+        A[ui, uj] = np.where(safe, hi / wd, 0.5)
+        bv = np.where(safe, -lo * hi / wd, 0.0)
+        Bh = np.zeros((N, self.n))
+        Bh[ui, uj] = 0.5 * bv
+        G2 = (A @ self.B).reshape(N, c, r)
+        g0 = Bh @ self.Z  # (N, c)
+        q2 = _cap_bound(np.transpose(G2, (0, 2, 1)) @ G2, ch, sr)
+        v = np.einsum("nci,nc->ni", G2, g0)
+        vn = np.linalg.norm(v, axis=1)
+        ang = np.arccos(np.clip(np.einsum("ni,ni->n", v, ch) / np.maximum(vn, 1e-300),
+                                -1.0, 1.0))
+        lin = vn * np.cos(np.maximum(ang - rho_n, 0.0))
+        ub2 = np.sqrt(np.maximum(q2 + 2.0 * lin + np.sum(g0 * g0, axis=1), 0.0)) \
+            + np.bincount(ui, weights=0.5 * bv * zn, minlength=N)
+        ub = np.minimum(ub, ub2)
         return ub, pos, uns
 
     def close(self, idx, pos, uns, tau=0.0, ub=None):
@@ -486,8 +495,10 @@ def _solve(X, Z, ctx: _Ctx, warm=None):
         att, u, up = _solve_rank2(Xh, Zt)
         return att, u, up + slack
     lvl = _Level(Xh, Zt, ctx)
-    starts = ascent_starts(Xh, Zt, ctx.rng, n_random=32, n_rows=256, warm=warm)
-    vals, U = projected_ascent(Xh, Zt, starts, n_iter=40, jump=8)
+    # an incumbent for the pruning (the search finds the maximum anyway)
+    starts = ascent_starts(Xh, Zt, ctx.rng, n_random=16, n_rows=64, warm=warm,
+                           n_vertices=1024, keep_vertices=48)
+    vals, U = projected_ascent(Xh, Zt, starts, n_iter=20, jump=8)
     lvl.offer(vals, U)
     lvl.run(0.0)
     ctx.closed = lvl.closed
