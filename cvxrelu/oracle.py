@@ -312,16 +312,20 @@ def relu_correlations(X: np.ndarray, U: np.ndarray, Z: np.ndarray) -> np.ndarray
 
 
 def _top_distinct(vals: np.ndarray, dirs: np.ndarray, k: int, tol: float = 1e-9):
-    """The k best candidates with pairwise distinct directions (columns of dirs)."""
+    """The k best candidates with pairwise distinct directions (columns of dirs): a candidate
+    is a duplicate of a chosen one when their inner product is ≥ 1 − tol."""
     order = np.argsort(-vals)
+    alive = np.ones(order.size, dtype=bool)
+    D = dirs[:, order]
     chosen = []
-    for i in order:
-        u = dirs[:, i]
-        if all(abs(float(u @ dirs[:, j])) < 1 - tol or float(u @ dirs[:, j]) < 0
-               for j in chosen):
-            chosen.append(i)
-            if len(chosen) >= k:
-                break
+    while len(chosen) < k:
+        left = np.flatnonzero(alive)
+        if left.size == 0:
+            break
+        i = int(left[0])
+        chosen.append(int(order[i]))
+        alive[i] = False
+        alive[left[1:][D[:, i] @ D[:, left[1:]] >= 1 - tol]] = False
     return np.asarray(chosen, dtype=int)
 
 
@@ -604,7 +608,8 @@ class DualOracle:
         may miss the global maximum: its value is a lower bound on ω(Z))."""
         from .oracle_bnb import polish
 
-        U0 = ascent_starts(self.Xr, Z, self._rng, n_random=self.n_starts, warm=warm)
+        U0 = ascent_starts(self.Xr, Z, self._rng, n_random=self.n_starts, n_rows=32,
+                           warm=warm, n_vertices=2048, keep_vertices=128)
         f, U = projected_ascent(self.Xr, Z, U0, n_iter=n_iter, jump=max(8, 2 * k))
         top = _top_distinct(f, U, max(4, k))
         _, Up = polish(self.Xr, Z, U[:, top])  # exact local maxima on the nearby faces

@@ -24,6 +24,15 @@ def _normalize(U: np.ndarray) -> np.ndarray:
     return U / np.maximum(np.linalg.norm(U, axis=0), 1e-300)
 
 
+def _null_vectors(A: np.ndarray) -> np.ndarray:
+    """A vector spanning null(A_k) for each (r − 1, r) matrix of the stack A: the
+    generalized cross product, v_j = (−1)^j det(A without column j) (zero if A_k is rank
+    deficient: then it is dropped by the caller)."""
+    r = A.shape[-1]
+    cols = [np.linalg.det(np.delete(A, j, axis=-1)) * (-1.0) ** j for j in range(r)]
+    return np.stack(cols, axis=-1)
+
+
 def ascent_starts(X: np.ndarray, Z: np.ndarray, rng, n_random: int = 64, n_rows: int = 256,
                   warm=None, n_vertices: int = 2048, keep_vertices: int = 96) -> np.ndarray:
     """Starting directions (columns, unit) for :func:`projected_ascent`.
@@ -53,8 +62,7 @@ def ascent_starts(X: np.ndarray, Z: np.ndarray, rng, n_random: int = 64, n_rows:
     n_vertices = min(n_vertices, max(128, 4_000_000 // max(n, 1)))  # O(n_vertices n) work
     if n_vertices and 2 <= r <= 12 and n >= r:
         S = rng.integers(0, n, (n_vertices, r - 1))  # a repeated row: still a null vector
-        _, _, vt = np.linalg.svd(X[S])  # (k, r, r): the last row spans null(X_S)
-        V = vt[:, -1, :].T
+        V = _null_vectors(X[S]).T  # (r, k)
         V = np.hstack([V, -V])
         fv = np.linalg.norm(Z.T @ np.maximum(X @ V, 0.0), axis=0)
         k = min(keep_vertices, fv.size)
