@@ -18,7 +18,7 @@ machine it runs on (noisy on a shared machine: compare ratios within one run).
 
 Usage::
 
-    python benchmarks/oracle.py            # about a minute
+    python benchmarks/oracle.py            # about a minute (most of it the old enumeration)
     python benchmarks/oracle.py --big      # adds rank 3 at n = 10 000
 """
 
