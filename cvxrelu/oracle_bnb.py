@@ -154,12 +154,6 @@ def _f(X, Z, U):
     return np.linalg.norm(Z.T @ np.maximum(X @ U, 0.0), axis=0)
 
 
-def _plane_basis(x: np.ndarray) -> np.ndarray:
-    """Orthonormal basis (r, r−1) of x^⊥ (x a unit vector)."""
-    _, _, vt = np.linalg.svd(x.reshape(1, -1))
-    return vt[1:].T
-
-
 def _solve_rank2(X, Z):
     from .oracle import _Circle
 
