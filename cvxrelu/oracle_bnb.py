@@ -116,7 +116,7 @@ class _Ctx:
     tol: float
     budget: _Budget
     rng: np.random.Generator
-    batch: int = 256
+    batch: int = 1024
     k_enum: int = 4
     eps: float = 1e-10
     closed: int = 0
