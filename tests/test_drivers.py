@@ -9,7 +9,7 @@ import pytest
 
 import cvxrelu as cr
 from cvxrelu.datasets import figure1, spiral
-from cvxrelu.drivers import SolveResult, certify, cutting_plane, frank_wolfe
+from cvxrelu.drivers import SolveResult, Status, certify, cutting_plane, frank_wolfe
 from cvxrelu.errors import InvalidInputError
 
 BETA = 1e-2
@@ -140,16 +140,35 @@ def test_zero_network_is_optimal_for_huge_beta():
     assert np.isclose(res.upper, 0.5 * np.sum(Y ** 2)) and np.isclose(res.lower, res.upper)
 
 
-def test_heuristic_oracle_is_not_certified():
+def test_rank4_lower_bound_is_certified_by_omega_bar():
+    """Issue 13: rank ≥ 4 results end with ω̄ (a certified upper bound on ω), so ``lower`` is
+    certified; the heuristic value is never a bound (was: status "heuristic_gap_closed" with
+    a lower bound above the network's objective). Reference: brute force over random
+    directions (ω̄ must dominate every attained value) and the networks' own objectives."""
     rng = np.random.default_rng(0)
     X = rng.standard_normal((15, 4))
     Y = rng.standard_normal((15, 2))
     res = cutting_plane(X, Y, 0.5, progress=False, max_iters=30, seed=0)
-    assert not res.exact_oracle and not res.certified
-    assert "not certified" in res.status
-    assert "NOT certified" in res.summary()
+    assert not res.exact_oracle and res.certified
+    assert isinstance(res.status, Status) and res.status != "heuristic_gap_closed"
+    assert 0.0 <= res.lower <= res.upper
+    assert res.certified_rel_gap == (res.upper - res.lower) / res.upper
+    assert res.status != "optimal" or res.certified_rel_gap <= 1e-6
+    ob = res.info["oracle_bound"]
+    Z = Y - res.network.predict(X)
+    U = rng.standard_normal((4, 200_000))
+    U /= np.linalg.norm(U, axis=0)
+    brute = np.linalg.norm(Z.T @ np.maximum(X @ U, 0.0), axis=0).max()
+    assert ob.upper >= brute * (1 - 1e-12) and ob.upper >= ob.lower
+    if res.status == "oracle_failed":  # the discarded heuristic value lay above an upper bound
+        assert res.info["heuristic_lower"] > res.upper and "failed" in res.message
+    for m in (1, 5, 20):  # soundness: below every network's objective
+        net = cr.ReLUNetwork(rng.standard_normal((4, m)), rng.standard_normal((m, 2)))
+        assert res.lower <= net.objective(X, Y, 0.5)
     cert = certify(res.network, X, Y, 0.5, seed=0)
-    assert not cert.exact_oracle and "not certified" in cert.status
+    assert not cert.exact_oracle and cert.certified
+    assert cert.status in ("gap", "optimal") and cert.lower <= cert.upper
+    assert np.isclose(cert.upper, res.upper, rtol=1e-10)
 
 
 def test_progress_and_logging(caplog, spiral_problem):
