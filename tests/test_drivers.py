@@ -211,3 +211,106 @@ def test_input_validation():
             fn(X, Y, 0.1, oracle="nope")
     with pytest.raises(InvalidInputError, match="unknown oracle"):
         certify(net.__class__(np.ones((2, 4)), np.ones((4, 3))), X, Y, 0.1, oracle="x")
+
+
+def test_accpm_switches_to_kelley_steps_when_stalled(figure1_problem):
+    """Issue 12: ACCPM without progress must not run for hundreds of iterations. The switch
+    is forced here (a window of 2 iterations asking for a 99 % decrease); the run must still
+    reach the certified optimum p* of the CVXPY program (12)."""
+    from cvxrelu.drivers.cutting_plane import _accpm
+    from cvxrelu.oracle import DualOracle
+
+    X, Y, p_star = figure1_problem
+    res = _accpm(X, Y, BETA, DualOracle(X), 1e-6, 200, 4, None, False, "accpm-test",
+                 stall_window=2, stall_decrease=0.99)
+    assert res.info["kelley_steps_from"] is not None
+    assert "switched to Kelley steps" in res.message
+    assert res.status == "optimal" and res.certified and res.certified_rel_gap <= 1e-6
+    assert abs(res.upper - p_star) <= 1e-6 * p_star and res.lower <= p_star * (1 + 1e-7)
+    assert np.isclose(res.network.objective(X, Y, BETA), res.upper, rtol=1e-10)
+
+
+@pytest.mark.parametrize("driver", ["kelley", "accpm", "fc", "paper", "paper_t", "certify"])
+def test_zero_targets_give_the_certified_zero_network(driver):
+    """Y = 0 ⇒ p* = 0 (every objective (5) is ≥ 0, the zero network attains 0); used to
+    raise ZeroDivisionError in frank_wolfe(variant="paper") (issue 12)."""
+    X, _ = figure1()
+    Y = np.zeros((X.shape[0], 3))
+    if driver == "certify":
+        res = certify(cr.ReLUNetwork(np.zeros((2, 1)), np.zeros((1, 3))), X, Y, BETA)
+    elif driver in ("kelley", "accpm"):
+        res = cutting_plane(X, Y, BETA, method=driver, progress=False)
+    elif driver == "fc":
+        res = frank_wolfe(X, Y, BETA, progress=False)
+    else:
+        res = frank_wolfe(X, Y, BETA, variant="paper", t=1.0 if driver == "paper_t" else None,
+                          progress=False)
+    assert res.status == Status.OPTIMAL and res.certified
+    assert res.upper == 0.0 and res.lower == 0.0
+    assert res.network.objective(X, Y, BETA) == 0.0
+
+
+def _sgd_like_network(X, Y, m, seed):
+    """A non-optimal network: random first layer, least-squares second layer."""
+    rng = np.random.default_rng(seed)
+    W1 = rng.standard_normal((X.shape[1], m))
+    H = np.maximum(X @ W1, 0.0)
+    W2 = np.linalg.lstsq(H, Y, rcond=None)[0]
+    return cr.ReLUNetwork(W1, W2)
+
+
+@pytest.mark.parametrize("driver", ["kelley", "accpm", "fc", "fc_t", "paper"])
+def test_warm_start_is_never_worse_than_the_network_given(driver, figure1_problem):
+    """warm_start=: the given network's neurons are columns at iteration 0 and the network is
+    a candidate, so even after one iteration upper ≤ its objective (5) (reference: the
+    network's own objective, computed independently by ReLUNetwork.objective)."""
+    X, Y, p_star = figure1_problem
+    net = _sgd_like_network(X, Y, 12, 0)
+    obj = net.objective(X, Y, BETA)
+    if driver in ("kelley", "accpm"):
+        res = cutting_plane(X, Y, BETA, method=driver, max_iters=1, warm_start=net,
+                            progress=False)
+    elif driver == "fc":
+        res = frank_wolfe(X, Y, BETA, max_iters=1, warm_start=(net.W1, net.W2),
+                          progress=False)
+    elif driver == "fc_t":
+        res = frank_wolfe(X, Y, BETA, t=net.path_norm(), max_iters=1, warm_start=net,
+                          progress=False)
+    else:
+        res = frank_wolfe(X, Y, BETA, variant="paper", max_iters=1, warm_start=net,
+                          progress=False)
+    assert res.upper <= obj * (1 + 1e-12)
+    assert np.isclose(res.network.objective(X, Y, BETA), res.upper, rtol=1e-10)
+    assert res.certified and res.lower <= p_star * (1 + 1e-7) <= res.upper * (1 + 2e-7)
+    if driver in ("kelley", "fc"):  # the master re-weights the given neurons: strictly better
+        assert res.upper < obj
+
+
+def test_warm_start_torch_module_and_convergence(figure1_problem):
+    torch = pytest.importorskip("torch")
+    X, Y, p_star = figure1_problem
+    net = _sgd_like_network(X, Y, 8, 1)
+    seq = net.to_torch()
+    assert isinstance(seq, torch.nn.Module)
+    res = cutting_plane(X, Y, BETA, warm_start=seq, progress=False)
+    assert res.status == "optimal" and abs(res.upper - p_star) <= 1e-6 * p_star
+
+
+def test_warm_start_and_oracle_limits_validation(figure1_problem):
+    X, Y, _ = figure1_problem
+    with pytest.raises(InvalidInputError, match="warm_start"):
+        cutting_plane(X, Y, BETA, warm_start=cr.ReLUNetwork(np.ones((3, 2)), np.ones((2, 1))))
+    with pytest.raises(InvalidInputError, match="warm_start"):
+        frank_wolfe(X, Y, BETA, warm_start="sgd")
+    with pytest.raises(InvalidInputError, match="oracle_time_limit"):
+        cutting_plane(X, Y, BETA, oracle_time_limit=0)
+    with pytest.raises(InvalidInputError, match="oracle_budget"):
+        certify(_sgd_like_network(X, Y, 3, 0), X, Y, BETA, oracle_budget=1.5)
+
+
+def test_time_limit_is_honoured(spiral_problem):
+    X, Y, p_star = spiral_problem
+    res = cutting_plane(X, Y, 1e-4, time_limit=0.05, progress=False)
+    assert res.status in ("time_limit", "optimal")
+    assert res.time < 0.05 + 5.0  # one round at most past the limit (2 loaded cores)
+    assert res.certified and res.lower <= res.upper

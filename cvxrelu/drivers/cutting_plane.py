@@ -479,7 +479,7 @@ def _analytic_center(Z0, Y, A, beta, ell, max_iter=50, tol=1e-9):
 
 def _accpm(X, Y, beta, oracle, tol, max_iters, n_cuts, time_limit, progress, desc,
            warm_net=None, oracle_time_limit=None, oracle_budget=None, stall_window=20,
-           stall_decrease=0.01):
+           stall_decrease=0.1):
     budget = _Budget(time_limit)
     cols = _Columns(oracle, Y, beta)
     bar = _Progress(progress, desc)
@@ -522,9 +522,10 @@ def _accpm(X, Y, beta, oracle, tol, max_iters, n_cuts, time_limit, progress, des
                 break
             retried = True
             cols.solve(accurate=True)
-        elif cols.K:
+        elif added:  # the master changes only when a cut was added
             retried = False
-            cols.solve()
+            rel = (bounds.upper - bounds.stop_lower) / max(abs(bounds.upper), 1e-300)
+            cols.solve(target=min(1e-3, max(1e-9, 1e-2 * rel)))  # as accurate as needed
         Zk = cols.residual()  # restricted dual optimum (master residual)
         bounds.offer_network(cols.upper(Zk), lambda: cols.network(oracle.basis), Zk, False)
         rec = bounds.record(it, budget.elapsed(), cols.K, omega, lower)
@@ -592,8 +593,8 @@ def cutting_plane(X, Y, beta, method: str = "kelley", tol: float = 1e-6,
     method : {"kelley", "accpm"}
         Query point: the restricted dual optimum (Kelley / column generation with a group
         lasso master, default) or the analytic center of the localization set (ACCPM, the
-        method named in App. A.5). ACCPM detects when its gap stops shrinking (less than 1 %
-        in 20 iterations) and then continues with Kelley steps on the same cuts
+        method named in App. A.5). ACCPM detects when its gap stops shrinking (by less than
+        10 % in 20 iterations) and then continues with Kelley steps on the same cuts
         (``info["kelley_steps_from"]``, ``result.message``). See the module docstring.
     tol : float
         Stop when the relative gap (upper − lower)/upper is ≤ tol (default 1e-6).
