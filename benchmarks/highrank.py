@@ -26,6 +26,10 @@ Teacher data: X ~ N(0, 1), Y = relu(X W1) W2 + 0.1·noise with a random 10-neuro
 Usage::
 
     python benchmarks/highrank.py --quick          # small sizes, 20 s per run
+
+The time limit is checked between oracle calls: one call of today's exact rank-3 oracle
+costs ≈ 0.6 / 2.4 / 16 s at n = 50 / 100 / 200 (issue 13), so rank-3 runs can overshoot it
+by one call.
     python benchmarks/highrank.py                  # the sizes above, --time-limit 600
     python benchmarks/highrank.py --only iris teacher_d5
 """
@@ -89,8 +93,8 @@ def instances(quick):
             ("teacher_d8", lambda: teacher(50, 8, 3), 0.1, False),
             ("breast_cancer", lambda: sklearn_set("breast_cancer", n_max=150), 1.0, True),
             ("digits_3v8", lambda: sklearn_set("digits_3v8", n_max=150), 1.0, True),
+            ("rank3_n100", lambda: teacher(100, 3, 3), 1.0, False),
             ("rank3_n200", lambda: teacher(200, 3, 3), 1.0, False),
-            ("rank3_n400", lambda: teacher(400, 3, 3), 1.0, False),
             ("rank2_spiral_n3000", lambda: spiral(n_per_class=1000), 1.0, False),
         ]
     return [
