@@ -314,3 +314,44 @@ def test_time_limit_is_honoured(spiral_problem):
     assert res.status in ("time_limit", "optimal")
     assert res.time < 0.05 + 5.0  # one round at most past the limit (2 loaded cores)
     assert res.certified and res.lower <= res.upper
+
+
+class _BlindOracle:
+    """A deliberately poor iterations' oracle (best of 3 fixed directions, not exact) whose
+    ``bound`` is the exact rank-2 oracle: the setting of a heuristic that misses violated
+    directions while the certified search finds them."""
+
+    exact = False
+
+    def __init__(self, X):
+        self.inner = cr.oracle.DualOracle(X)
+        self.rank, self.basis, self.Xr = self.inner.rank, self.inner.basis, self.inner.Xr
+        th = np.array([0.3, 2.4, 4.4])
+        self.fixed = np.vstack([np.cos(th), np.sin(th)])
+        self.bound_calls = 0
+
+    def reduced(self, Z, k=1, warm=None):
+        vals = np.linalg.norm(Z.T @ np.maximum(self.Xr @ self.fixed, 0.0), axis=0)
+        order = np.argsort(-vals)[:k]
+        return vals[order], self.fixed[:, order]
+
+    def bound(self, Z, time_limit=None, node_budget=None, tol=1e-9, warm=None):
+        self.bound_calls += 1
+        return self.inner.bound(Z)
+
+
+def test_kelley_resumes_with_directions_of_the_certified_search(figure1_problem):
+    """When the heuristic finds no violated direction but ``oracle.bound`` does, that
+    direction becomes a cut and the iterations resume; the final lower bound is the
+    certified one (reference: p* of the CVXPY program (12))."""
+    from cvxrelu.drivers.cutting_plane import _kelley
+
+    X, Y, p_star = figure1_problem
+    orc = _BlindOracle(X)
+    res = _kelley(X, Y, BETA, orc, 1e-6, 500, 4, None, False, "blind")
+    assert res.info["certified_refinements"] >= 1 and orc.bound_calls >= 2
+    first = res.history[0].upper
+    assert res.upper < first
+    assert res.certified and res.lower <= p_star * (1 + 1e-7) <= res.upper * (1 + 1e-7)
+    assert res.status != "optimal" or res.certified_rel_gap <= 1e-6
+    assert np.isclose(res.network.objective(X, Y, BETA), res.upper, rtol=1e-10)

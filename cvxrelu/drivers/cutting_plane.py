@@ -306,6 +306,11 @@ class _Bounds:
             self.heuristic = max(self.heuristic, lower)
             self._check_heuristic()
 
+    def forget_heuristic(self):
+        """Drop the heuristic values (the oracle was shown to have missed a direction)."""
+        self.failed = max(self.failed, self.heuristic)
+        self.heuristic = -np.inf
+
     def _check_heuristic(self):
         """A heuristic value above an upper bound (beyond rounding) proves that the oracle
         missed a violated direction: discard it (it never stops the iterations)."""
@@ -326,16 +331,20 @@ class _Bounds:
 
 
 def finish(X, Y, beta, oracle, bounds: _Bounds, stop, tol, budget: _Budget, history,
-           method, bar, oracle_time_limit, oracle_budget, warm=None, info=None):
+           method, bar, oracle_time_limit, oracle_budget, warm=None, info=None,
+           precomputed=None):
     """Final certificate (one ``oracle.bound`` call at the best network's residual) and the
     SolveResult."""
     heur = max(bounds.heuristic, bounds.failed)
+    left = budget.left()
+    if left is not None:  # the certificate gets at least 10 % of the time limit
+        left = max(left, 0.1 * budget.time_limit)
     lower, status, message, ob = conclude(
         oracle, bounds.Z, Y, beta, upper=bounds.upper, certified_lower=bounds.certified,
         heuristic_lower=None if oracle.exact else heur, stop_status=stop, tol=tol,
-        time_left=budget.left(), oracle_time_limit=oracle_time_limit,
+        time_left=left, oracle_time_limit=oracle_time_limit,
         oracle_budget=oracle_budget, warm=warm,
-        evaluated_exactly=oracle.exact and bounds.Z_evaluated)
+        evaluated_exactly=oracle.exact and bounds.Z_evaluated, precomputed=precomputed)
     info = dict(info or {})
     info.update(rank=oracle.rank, oracle_bound=ob)
     if not oracle.exact:
@@ -368,44 +377,90 @@ def _kelley(X, Y, beta, oracle, tol, max_iters, n_cuts, time_limit, progress, de
         if Uw is not None and cols.add(Uw):
             cols.solve(accurate=True)
             Z = cols.residual()
-    for it in range(1, max_iters + 1):
-        vals, Ur = oracle.reduced(Z, 1 if single_atom else n_cuts,
-                                  cols.U if cols.K and not oracle.exact else None)
-        omega = float(vals[0])
-        last_omega = omega
-        upper = cols.upper(Z)
-        bounds.offer_network(upper, lambda: cols.network(oracle.basis), Z, True)
-        bounds.offer_lower(scaled_dual_bound(Z, Y, beta, omega)[0])
-        rec = bounds.record(it, budget.elapsed(), cols.K, omega, None)
-        history.append(rec)
-        bar.update(rec)
-        if bounds.closed(tol):
-            stop = Status.OPTIMAL
-            break
-        if budget.over():
-            stop = Status.TIME_LIMIT
-            break
-        viol = vals > beta * (1 + 1e-12)
-        added = cols.add(Ur[:, viol]) if np.any(viol) else 0
-        if added == 0:
-            if retried:
-                stop = Status.STALLED
+    it = 0
+    ob = None  # the last certified bound, at bounds.Z
+    refinements = 0
+    while True:
+        stop = Status.MAX_ITERS
+        while it < max_iters:
+            it += 1
+            vals, Ur = oracle.reduced(Z, 1 if single_atom else n_cuts,
+                                      cols.U if cols.K and not oracle.exact else None)
+            omega = float(vals[0])
+            last_omega = omega
+            upper = cols.upper(Z)
+            bounds.offer_network(upper, lambda: cols.network(oracle.basis), Z, True)
+            bounds.offer_lower(scaled_dual_bound(Z, Y, beta, omega)[0])
+            rec = bounds.record(it, budget.elapsed(), cols.K, omega, None)
+            history.append(rec)
+            bar.update(rec)
+            if bounds.closed(tol):
+                stop = Status.OPTIMAL
                 break
-            # the oracle points at existing columns: the master is not accurate enough;
-            # re-solve it with the (slow, accurate) barrier Newton method
-            retried = True
-            cols.solve(accurate=True)
+            if budget.over():
+                stop = Status.TIME_LIMIT
+                break
+            viol = vals > beta * (1 + 1e-12)
+            added = cols.add(Ur[:, viol]) if np.any(viol) else 0
+            if added == 0:
+                if retried:
+                    stop = Status.STALLED
+                    break
+                # the oracle points at existing columns: the master is not accurate enough;
+                # re-solve it with the (slow, accurate) barrier Newton method
+                retried = True
+                cols.solve(accurate=True)
+                Z = cols.residual()
+                continue
+            retried = False
+            rel = (bounds.upper - bounds.stop_lower) / max(abs(bounds.upper), 1e-300)
+            cols.solve(target=min(1e-3, max(1e-9, 1e-2 * rel)))  # accuracy where it matters
             Z = cols.residual()
-            continue
+            cols.screen(Z)
+        if oracle.exact or stop not in (Status.OPTIMAL, Status.STALLED) or budget.over():
+            break
+        # the heuristic sees no violated direction: ask the certified search. If its best
+        # direction is violated (ω_lo > β), the heuristic missed it: make it a cut, forget
+        # the heuristic values (they were computed with a wrong ω) and resume.
+        ob = _certified_bound(oracle, bounds.Z, budget, oracle_time_limit, oracle_budget,
+                              oracle.basis @ cols.U if cols.K else None)
+        lower = scaled_dual_bound(bounds.Z, Y, beta, ob.upper)[0]
+        closed = bounds.upper - lower <= tol * max(abs(bounds.upper), 1e-300)
+        u = oracle.basis.T @ ob.direction
+        if (closed or ob.lower <= beta * (1 + 1e-9) or refinements >= _MAX_REFINEMENTS
+                or it >= max_iters or not np.linalg.norm(u) > 0):
+            break
+        refinements += 1
+        if not cols.add(u[:, None]):
+            break
+        logger.info("%s: the certified oracle found a violated direction (%.6g > β = %.6g) "
+                    "that the heuristic missed; resuming (%d)", desc, ob.lower, beta,
+                    refinements)
+        bounds.forget_heuristic()
+        ob = None
         retried = False
-        rel = (bounds.upper - bounds.stop_lower) / max(abs(bounds.upper), 1e-300)
-        cols.solve(target=min(1e-3, max(1e-9, 1e-2 * rel)))  # accuracy where it matters
+        cols.solve(accurate=True)
         Z = cols.residual()
-        cols.screen(Z)
     warm = oracle.basis @ cols.U if cols.K else None
     return finish(X, Y, beta, oracle, bounds, stop, tol, budget, history, method_name, bar,
                   oracle_time_limit, oracle_budget, warm=warm,
-                  info={"oracle_value": last_omega, "n_columns": cols.K})
+                  info={"oracle_value": last_omega, "n_columns": cols.K,
+                        "certified_refinements": refinements}, precomputed=ob)
+
+
+_MAX_REFINEMENTS = 10
+
+
+def _certified_bound(oracle, Z, budget, oracle_time_limit, oracle_budget, warm):
+    """One ``oracle.bound`` call during the iterations: ``oracle_time_limit``, else half of
+    what is left of the driver's time limit (the other half stays for the final
+    certificate), else 60 s."""
+    limit = oracle_time_limit
+    if limit is None:
+        left = budget.left()
+        limit = 60.0 if left is None else 0.5 * left
+    return oracle.bound(Z, time_limit=max(float(limit), 1e-3), node_budget=oracle_budget,
+                        warm=warm)
 
 
 # ---------------------------------------------------------------------- ACCPM
@@ -605,10 +660,16 @@ def cutting_plane(X, Y, beta, method: str = "kelley", tol: float = 1e-6,
     oracle : {"auto", "exact", "heuristic"}
         Oracle of the iterations (:class:`~cvxrelu.oracle.DualOracle`); "auto" is exact for
         rank(X) ≤ 3. The final certificate always uses the certified bound ω̄ of
-        :meth:`~cvxrelu.oracle.DualOracle.bound`.
+        :meth:`~cvxrelu.oracle.DualOracle.bound`. With a heuristic iterations' oracle
+        (rank ≥ 4), when the iterations find no violated direction, Kelley asks
+        ``oracle.bound`` (half of the time left): if the certified search's best direction
+        is violated, it becomes a cut and the iterations resume (at most 10 times,
+        ``info["certified_refinements"]``).
     time_limit : float, optional
-        Seconds for the whole run. Checked before each oracle call and each master solve;
-        what is left goes to the final certificate's oracle (unless ``oracle_time_limit``).
+        Seconds for the whole run, checked between oracle calls and master solves. What is
+        left (at least 10 % of it) goes to the final certificate's ``oracle.bound``, unless
+        ``oracle_time_limit`` is given; so a run may exceed it by one oracle call and that
+        share.
     progress : bool
         Show a tqdm bar (iteration, bounds, gap); when False, log each iteration at DEBUG
         level on the ``"cvxrelu"`` logger.
@@ -619,8 +680,9 @@ def cutting_plane(X, Y, beta, method: str = "kelley", tol: float = 1e-6,
         at iteration 0 and the network itself is a candidate, so the result is never worse
         than it (``upper ≤ warm_start.objective(X, Y, beta)``).
     oracle_time_limit : float, optional
-        Seconds for the final certified bound ω̄ (anytime: a shorter limit gives a looser but
-        still valid bound). Default: what is left of ``time_limit``, or 60 s without one.
+        Seconds for each certified bound ω̄ (anytime: a shorter limit gives a looser but
+        still valid bound). Default: what is left of ``time_limit`` (at least 10 % of it),
+        or 60 s without one.
     oracle_budget : int, optional
         Node budget of the final certified bound (branch and bound, rank ≥ 4).
 

@@ -281,7 +281,7 @@ def _rel(upper: float, lower: float) -> float:
 
 def conclude(oracle, Z, Y, beta, *, upper, certified_lower=-np.inf, heuristic_lower=None,
              stop_status, tol, time_left=None, oracle_time_limit=None, oracle_budget=None,
-             warm=None, evaluated_exactly=False):
+             warm=None, evaluated_exactly=False, precomputed=None):
     """The final certificate of a driver: one call of ``oracle.bound`` at the residual Z.
 
     Parameters
@@ -304,6 +304,8 @@ def conclude(oracle, Z, Y, beta, *, upper, certified_lower=-np.inf, heuristic_lo
     evaluated_exactly : bool
         The exact oracle already evaluated ω at this very Z (its lower bound is in
         ``certified_lower``): the call is skipped.
+    precomputed : OracleBound, optional
+        ``oracle.bound(Z)`` already computed by the driver at this Z: used instead of a call.
 
     Returns
     -------
@@ -313,7 +315,10 @@ def conclude(oracle, Z, Y, beta, *, upper, certified_lower=-np.inf, heuristic_lo
     """
     ob = None
     lower = float(certified_lower)
-    if not evaluated_exactly:
+    if precomputed is not None:
+        ob = precomputed
+        lower = max(lower, scaled_dual_bound(Z, Y, beta, ob.upper)[0])
+    elif not evaluated_exactly:
         limit = oracle_time_limit
         if limit is None:
             limit = 60.0 if time_left is None else time_left
