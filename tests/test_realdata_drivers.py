@@ -69,15 +69,17 @@ def test_iris_warm_started_drivers_beat_adam(record_property):
     rng = np.random.default_rng(0)
     adam = train_sgd(X, Y, beta, m=10, epochs=150, optimizer="adam", seed=0).network
     ref = adam.objective(X, Y, beta)
-    cp = cr.cutting_plane(X, Y, beta, warm_start=adam, time_limit=10, progress=False, seed=0)
-    fw = cr.frank_wolfe(X, Y, beta, warm_start=adam, max_iters=20, time_limit=10,
-                        progress=False, seed=0)
+    lim = dict(oracle_time_limit=1.0)  # the anytime ω̄ stays valid under a short budget
+    cp = cr.cutting_plane(X, Y, beta, warm_start=adam, max_iters=30, progress=False, seed=0,
+                          **lim)
+    fw = cr.frank_wolfe(X, Y, beta, warm_start=adam, max_iters=20, progress=False, seed=0,
+                        **lim)
     for res in (cp, fw):
         assert res.upper <= ref * (1 + 1e-12)
         _check_sound(res, X, Y, beta, [adam, cp.network, fw.network], rng)
-    cert = cr.certify(adam, X, Y, beta)
+    cert = cr.certify(adam, X, Y, beta, **lim)
     _check_sound(cert, X, Y, beta, [adam, cp.network], rng)
-    cold = cr.cutting_plane(X, Y, beta, max_iters=10, progress=False, seed=0)
+    cold = cr.cutting_plane(X, Y, beta, max_iters=10, progress=False, seed=0, **lim)
     _check_sound(cold, X, Y, beta, [adam, cp.network], rng)
     record_property("iris_adam10", ref)
     record_property("iris_cutting_plane_warm", cp.upper)
