@@ -322,7 +322,7 @@ class _Bounds:
     def stop_lower(self):
         return self.certified if self.oracle.exact else self.heuristic
 
-    def record(self, it, t, K, omega, lower_now):
+    def record(self, it, t, K, omega):
         return IterationRecord(it, self.upper, self.certified, t, K, omega,
                                np.nan if self.oracle.exact else self.heuristic)
 
@@ -391,7 +391,7 @@ def _kelley(X, Y, beta, oracle, tol, max_iters, n_cuts, time_limit, progress, de
             upper = cols.upper(Z)
             bounds.offer_network(upper, lambda: cols.network(oracle.basis), Z, True)
             bounds.offer_lower(scaled_dual_bound(Z, Y, beta, omega)[0])
-            rec = bounds.record(it, budget.elapsed(), cols.K, omega, None)
+            rec = bounds.record(it, budget.elapsed(), cols.K, omega)
             history.append(rec)
             bar.update(rec)
             if bounds.closed(tol):
@@ -583,7 +583,7 @@ def _accpm(X, Y, beta, oracle, tol, max_iters, n_cuts, time_limit, progress, des
             cols.solve(target=min(1e-3, max(1e-9, 1e-2 * rel)))  # as accurate as needed
         Zk = cols.residual()  # restricted dual optimum (master residual)
         bounds.offer_network(cols.upper(Zk), lambda: cols.network(oracle.basis), Zk, False)
-        rec = bounds.record(it, budget.elapsed(), cols.K, omega, lower)
+        rec = bounds.record(it, budget.elapsed(), cols.K, omega)
         history.append(rec)
         bar.update(rec)
         if bounds.closed(tol):

@@ -147,7 +147,7 @@ class _State:
         self.bounds.offer_network(upper, lambda: atoms.network(self.oracle.basis), R, True)
         self.bounds.offer_lower(lower)
         rec = self.bounds.record(len(self.history) + 1, self.budget.elapsed(),
-                                 atoms.U.shape[1], omega, lower)
+                                 atoms.U.shape[1], omega)
         self.history.append(rec)
         self.bar.update(rec)
 
