@@ -342,7 +342,9 @@ def finish(X, Y, beta, oracle, bounds: _Bounds, stop, tol, budget: _Budget, hist
     lower, status, message, ob = conclude(
         oracle, bounds.Z, Y, beta, upper=bounds.upper, certified_lower=bounds.certified,
         heuristic_lower=None if oracle.exact else heur, stop_status=stop, tol=tol,
-        time_left=left, oracle_time_limit=oracle_time_limit,
+        time_left=left, oracle_time_limit=(oracle_time_limit if left is None or
+                                           oracle_time_limit is None
+                                           else min(oracle_time_limit, left)),
         oracle_budget=oracle_budget, warm=warm,
         evaluated_exactly=oracle.exact and bounds.Z_evaluated, precomputed=precomputed)
     info = dict(info or {})
@@ -452,13 +454,12 @@ _MAX_REFINEMENTS = 10
 
 
 def _certified_bound(oracle, Z, budget, oracle_time_limit, oracle_budget, warm):
-    """One ``oracle.bound`` call during the iterations: ``oracle_time_limit``, else half of
-    what is left of the driver's time limit (the other half stays for the final
-    certificate), else 60 s."""
-    limit = oracle_time_limit
-    if limit is None:
-        left = budget.left()
-        limit = 60.0 if left is None else 0.5 * left
+    """One ``oracle.bound`` call during the iterations: at most half of what is left of the
+    driver's time limit (the other half stays for the final certificate) and at most
+    ``oracle_time_limit`` (60 s when neither is given)."""
+    left = budget.left()
+    share = 60.0 if left is None else 0.5 * left
+    limit = share if oracle_time_limit is None else min(oracle_time_limit, share)
     return oracle.bound(Z, time_limit=max(float(limit), 1e-3), node_budget=oracle_budget,
                         warm=warm)
 
@@ -681,8 +682,8 @@ def cutting_plane(X, Y, beta, method: str = "kelley", tol: float = 1e-6,
         than it (``upper ≤ warm_start.objective(X, Y, beta)``).
     oracle_time_limit : float, optional
         Seconds for each certified bound ω̄ (anytime: a shorter limit gives a looser but
-        still valid bound). Default: what is left of ``time_limit`` (at least 10 % of it),
-        or 60 s without one.
+        still valid bound), never more than what ``time_limit`` leaves (at least 10 % of
+        it for the final one). Default: that share of ``time_limit``, or 60 s without one.
     oracle_budget : int, optional
         Node budget of the final certified bound (branch and bound, rank ≥ 4).
 
