@@ -1,10 +1,11 @@
 """Iterative drivers with certificates: Frank-Wolfe (Algorithm 1), cutting planes (App. A.5)
-and :func:`certify` for any trained network. All return one :class:`SolveResult`."""
+and :func:`certify` for any trained network. All return one :class:`SolveResult` whose
+``status`` is a :class:`Status`."""
 
 from .certify import as_network, certify
 from .cutting_plane import cutting_plane
 from .frank_wolfe import frank_wolfe
-from .result import Certificate, IterationRecord, SolveResult
+from .result import Certificate, IterationRecord, SolveResult, Status
 
-__all__ = ["Certificate", "IterationRecord", "SolveResult", "as_network", "certify",
+__all__ = ["Certificate", "IterationRecord", "SolveResult", "Status", "as_network", "certify",
            "cutting_plane", "frank_wolfe"]

@@ -18,34 +18,18 @@ import time
 
 import numpy as np
 
-from .._torch import is_torch_module
 from .._validate import check_choice
-from ..errors import InvalidInputError
-from ..network import ReLUNetwork
-from ..oracle import DualOracle, _row_chunks
-from .cutting_plane import _check_problem, _positive
-from .result import IterationRecord, SolveResult, final_status, scaled_dual_bound
+from ..oracle import DualOracle
+from .cutting_plane import (_check_problem, _oracle_limits, _positive, check_network,
+                            network_residual)
+from .result import IterationRecord, SolveResult, Status, as_network, conclude, scaled_dual_bound
 
 __all__ = ["certify", "as_network"]
 
 
-def as_network(network) -> ReLUNetwork:
-    """A :class:`ReLUNetwork` from a ReLUNetwork, a torch Sequential, or a (W1, W2) pair."""
-    if isinstance(network, ReLUNetwork):
-        return network
-    if is_torch_module(network):
-        return ReLUNetwork.from_torch(network)
-    if isinstance(network, (tuple, list)) and len(network) == 2:
-        return ReLUNetwork(*network)
-    if hasattr(network, "network") and isinstance(getattr(network, "network"), ReLUNetwork):
-        return network.network  # a SolveResult or an estimator holding one
-    raise InvalidInputError(
-        "network must be a cvxrelu.ReLUNetwork, a (W1, W2) pair, or torch.nn.Sequential("
-        f"Linear(d, m, bias=False), ReLU(), Linear(m, c, bias=False)); got {type(network)!r}.")
-
-
 def certify(network, X, Y, beta, oracle: str = "auto", tol: float = 1e-6,
-            seed=None, loss="squared") -> SolveResult:
+            seed=None, loss="squared", *, oracle_time_limit: float | None = None,
+            oracle_budget: int | None = None) -> SolveResult:
     """Upper and certified lower bounds on the global optimum p* of (5) around a network.
 
     Parameters
@@ -58,8 +42,11 @@ def certify(network, X, Y, beta, oracle: str = "auto", tol: float = 1e-6,
     beta : float
         Weight decay β > 0 of (5) (on the library's scale: losses summed, never averaged).
     oracle : {"auto", "exact", "heuristic"}
-        The dual oracle; "auto" is exact for rank(X) ≤ 3. With the heuristic (rank ≥ 4) the
-        lower bound is NOT certified (``exact_oracle=False``, see :mod:`.result`).
+        The dual oracle (:class:`~cvxrelu.oracle.DualOracle`). The lower bound uses its
+        certified upper bound ω̄ ≥ ω(Z) (:meth:`~cvxrelu.oracle.DualOracle.bound`), so it is
+        certified for every rank; it is exact for rank ≤ 3 and may be loose above (then
+        raise ``oracle_time_limit`` / ``oracle_budget``). The network's neurons are passed to
+        the oracle as starting directions.
     tol : float
         Relative gap below which the status is ``"optimal"``.
     seed : None or int
@@ -67,15 +54,20 @@ def certify(network, X, Y, beta, oracle: str = "auto", tol: float = 1e-6,
     loss : str or Loss
         Any loss of :mod:`cvxrelu.losses` with a conjugate: the lower bound is then the dual
         (79) at the network's gradient (see :mod:`cvxrelu.drivers.loss_certificate`).
+    oracle_time_limit : float, optional
+        Seconds for ω̄ (anytime; default 60 s).
+    oracle_budget : int, optional
+        Node budget for ω̄ (branch and bound, rank ≥ 4).
 
     Returns
     -------
     SolveResult
         ``upper`` = the network's objective (5); ``lower`` = the dual (11) value of the
-        scaled residual; ``status`` is ``"optimal"`` (rel. gap ≤ tol) or ``"gap"``;
-        ``info`` holds ``oracle_value`` ω(Z), the scale ``s`` and ``direction`` (the most
-        violated first-layer direction u: adding a neuron there decreases the objective
-        when ω(Z) > β).
+        residual scaled by β/ω̄ (certified); ``status`` is ``"optimal"`` (certified rel. gap
+        ≤ tol) or ``"gap"``; ``info`` holds ``oracle_value`` ω̄, ``oracle_bound`` (the
+        :class:`~cvxrelu.oracle.OracleBound`), ``direction`` (the most violated first-layer
+        direction found: adding a neuron there decreases the objective when its value
+        exceeds β) and ``heuristic_lower`` (the value with ω_lo, never a bound).
 
     Examples
     --------
@@ -83,7 +75,7 @@ def certify(network, X, Y, beta, oracle: str = "auto", tol: float = 1e-6,
     >>> X, Y = cr.datasets.spiral()
     >>> res = cr.cutting_plane(X, Y, 1e-2, progress=False)
     >>> cert = cr.certify(res.network, X, Y, 1e-2)
-    >>> cert.rel_gap < 1e-5
+    >>> cert.certified and cert.certified_rel_gap < 1e-5
     True
     """
     if loss != "squared":
@@ -94,29 +86,27 @@ def certify(network, X, Y, beta, oracle: str = "auto", tol: float = 1e-6,
     t0 = time.perf_counter()
     X, Y, beta = _check_problem(X, Y, beta)
     tol = _positive(tol, "tol")
+    oracle_time_limit, oracle_budget = _oracle_limits(oracle_time_limit, oracle_budget)
     net = as_network(network)
-    if net.n_features != X.shape[1]:
-        raise InvalidInputError(
-            f"network has {net.n_features} inputs but X has {X.shape[1]} features; pass the "
-            "data the network was trained on.")
-    if net.n_outputs != Y.shape[1]:
-        raise InvalidInputError(
-            f"network has {net.n_outputs} outputs but Y has {Y.shape[1]} columns.")
+    check_network(net, X, Y)
     # the residual over row chunks: no n × m hidden-activation matrix (memory O(n (d + c)))
-    Z = Y.copy()
-    for rows in _row_chunks(X.shape[0], net.n_neurons):
-        Z[rows] -= np.maximum(X[rows] @ net.W1, 0.0) @ net.W2
+    Z = network_residual(net, X, Y)
     upper = 0.5 * float(np.sum(Z * Z)) + beta * net.weight_decay()  # the objective (5)
     oracle = check_choice(oracle, ("auto", "exact", "heuristic"), "oracle")
     orc = DualOracle(X, method=oracle, seed=seed)
-    res = orc(Z)
-    lower, s = scaled_dual_bound(Z, Y, beta, res.value)
+    warm = net.W1 if net.n_neurons else None
+    lower, status, message, ob = conclude(
+        orc, Z, Y, beta, upper=upper, stop_status=Status.GAP, tol=tol,
+        oracle_time_limit=oracle_time_limit, oracle_budget=oracle_budget, warm=warm)
+    heuristic = scaled_dual_bound(Z, Y, beta, ob.lower)[0]
+    _, s = scaled_dual_bound(Z, Y, beta, ob.upper)
     elapsed = time.perf_counter() - t0
-    rel = (upper - lower) / max(abs(upper), 1e-300)
-    status = final_status(rel, tol, orc.exact, "gap")
+    info = {"oracle_value": ob.upper, "oracle_bound": ob, "s": s, "direction": ob.direction,
+            "rank": orc.rank}
+    if not ob.exact:
+        info["heuristic_lower"] = heuristic
     return SolveResult(
         network=net, upper=upper, lower=lower, status=status, exact_oracle=orc.exact,
-        history=[IterationRecord(1, upper, lower, elapsed, net.n_neurons, res.value)],
-        method="certify", beta=beta, time=elapsed,
-        info={"oracle_value": res.value, "s": s, "direction": res.direction,
-              "rank": orc.rank})
+        history=[IterationRecord(1, upper, lower, elapsed, net.n_neurons, ob.upper)],
+        method="certify", beta=beta, time=elapsed, info=info, certified=True,
+        message=message)

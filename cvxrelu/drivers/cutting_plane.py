@@ -42,7 +42,8 @@ from ..errors import InvalidInputError
 from ..network import ReLUNetwork
 from ..oracle import DualOracle, _row_chunks
 from .group_lasso import _single_thread, solve_group_lasso
-from .result import IterationRecord, SolveResult, dual_value, final_status, scaled_dual_bound
+from .result import (IterationRecord, SolveResult, Status, as_network, conclude, dual_value,
+                     scaled_dual_bound)
 
 __all__ = ["cutting_plane"]
 
@@ -65,22 +66,28 @@ class _Progress:
                 self.bar = None
 
     def update(self, rec: IterationRecord):
-        rel = rec.gap / max(abs(rec.upper), 1e-300)
+        # a heuristic oracle's value is shown as such ("heuristic"), never as "lower"
+        heur = not np.isfinite(rec.lower) and np.isfinite(rec.heuristic_lower)
+        low = rec.heuristic_lower if heur else rec.lower
+        kind = "heuristic" if heur else "lower"
+        rel = (rec.upper - low) / max(abs(rec.upper), 1e-300)
         if self.bar is not None:
             self.bar.update(1)
-            self.bar.set_postfix(upper=f"{rec.upper:.8g}", lower=f"{rec.lower:.8g}",
-                                 gap=f"{rel:.1e}", refresh=False)
+            self.bar.set_postfix({"upper": f"{rec.upper:.8g}", kind: f"{low:.8g}",
+                                  "gap": f"{rel:.1e}"}, refresh=False)
         else:
-            logger.debug("%s it %d: upper %.10g lower %.10g rel gap %.2e (%d neurons, %.3fs)",
-                         self.desc, rec.iteration, rec.upper, rec.lower, rel, rec.n_neurons,
+            logger.debug("%s it %d: upper %.10g %s %.10g rel gap %.2e (%d neurons, %.3fs)",
+                         self.desc, rec.iteration, rec.upper, kind, low, rel, rec.n_neurons,
                          rec.time)
 
     def close(self, result: SolveResult):
         if self.bar is not None:
             self.bar.close()
-        logger.info("%s finished: %s, upper %.10g, lower %.10g, rel gap %.2e, %d it, %.3fs",
-                    self.desc, result.status, result.upper, result.lower, result.rel_gap,
-                    result.iterations, result.time)
+        logger.info("%s finished: %s, upper %.10g, certified lower %.10g, rel gap %.2e, "
+                    "%d it, %.3fs", self.desc, result.status.value, result.upper, result.lower,
+                    result.certified_rel_gap, result.iterations, result.time)
+        if result.message:
+            logger.info("%s: %s", self.desc, result.message)
 
 
 def _check_problem(X, Y, beta):
@@ -220,69 +227,241 @@ class _Columns:
             np.sum(np.linalg.norm(self.V, axis=1)))
 
 
-# --------------------------------------------------------------------- Kelley
-def _kelley(X, Y, beta, oracle, tol, max_iters, n_cuts, time_limit, progress, desc,
-            single_atom=False, method_name="cutting_plane[kelley]"):
-    t0 = time.perf_counter()
-    cols = _Columns(oracle, Y, beta)
-    bar = _Progress(progress, desc)
-    history = []
-    best_lower, best_upper = -np.inf, np.inf
-    best_net = None
-    status = "max_iters"
+# ------------------------------------------------------------- shared pieces
+def network_residual(net: ReLUNetwork, X: np.ndarray, Y: np.ndarray) -> np.ndarray:
+    """Z = Y − relu(X W1) W2 over row chunks (no n × m hidden-activation matrix)."""
     Z = Y.copy()
-    it = 0
-    last_omega = np.nan
-    retried = False
-    for it in range(1, max_iters + 1):
-        vals, Ur = oracle.reduced(Z, 1 if single_atom else n_cuts)
-        omega = float(vals[0])
-        last_omega = omega
-        lower, _ = scaled_dual_bound(Z, Y, beta, omega)
-        upper = cols.upper(Z)
-        if lower > best_lower:
-            best_lower = lower
-        if upper < best_upper:
-            best_upper = upper
-            best_net = cols
-            best_network = cols.network(oracle.basis)
-        rec = IterationRecord(it, best_upper, best_lower, time.perf_counter() - t0, cols.K,
-                              omega)
-        history.append(rec)
-        bar.update(rec)
-        if best_upper - best_lower <= tol * max(abs(best_upper), 1e-300):
-            status = "optimal"
-            break
-        if time_limit is not None and rec.time > time_limit:
-            status = "time_limit"
-            break
-        viol = vals > beta * (1 + 1e-12)
-        added = cols.add(Ur[:, viol]) if np.any(viol) else 0
-        if added == 0:
-            if retried:
-                status = "stalled"
-                break
-            # the oracle points at existing columns: the master is not accurate enough;
-            # re-solve it with the (slow, accurate) barrier Newton method
-            retried = True
-            cols.solve(accurate=True)
-            Z = cols.residual()
-            continue
-        retried = False
-        rel = (best_upper - best_lower) / max(abs(best_upper), 1e-300)
-        cols.solve(target=min(1e-3, max(1e-9, 1e-2 * rel)))  # accuracy where it matters
-        Z = cols.residual()
-        cols.screen(Z)
-    del best_net
-    res = SolveResult(
-        network=best_network, upper=best_upper, lower=best_lower,
-        status=final_status((best_upper - best_lower) / max(abs(best_upper), 1e-300), tol,
-                             oracle.exact, status),
-        exact_oracle=oracle.exact, history=history, method=method_name, beta=beta,
-        time=time.perf_counter() - t0,
-        info={"oracle_value": last_omega, "n_columns": cols.K, "rank": oracle.rank})
+    for rows in _row_chunks(X.shape[0], net.n_neurons):
+        Z[rows] -= np.maximum(X[rows] @ net.W1, 0.0) @ net.W2
+    return Z
+
+
+def check_network(net: ReLUNetwork, X: np.ndarray, Y: np.ndarray, name: str = "network"):
+    """Raise InvalidInputError when ``net`` does not match the data's shapes."""
+    if net.n_features != X.shape[1]:
+        raise InvalidInputError(
+            f"{name} has {net.n_features} inputs but X has {X.shape[1]} features; pass the "
+            "data the network was trained on.")
+    if net.n_outputs != Y.shape[1]:
+        raise InvalidInputError(
+            f"{name} has {net.n_outputs} outputs but Y has {Y.shape[1]} columns.")
+
+
+def warm_directions(net: ReLUNetwork | None, oracle: DualOracle) -> np.ndarray | None:
+    """The warm network's first-layer directions in the oracle's reduced space, unit norm,
+    shape (r, k); neurons whose direction is orthogonal to the data are dropped (their
+    feature (X u)_+ is 0)."""
+    if net is None or net.n_neurons == 0 or oracle.rank == 0:
+        return None
+    Ur = oracle.basis.T @ net.W1
+    nrm = np.linalg.norm(Ur, axis=0)
+    keep = nrm > 1e-12 * max(float(np.linalg.norm(net.W1, axis=0).max()), 1e-300)
+    if not np.any(keep):
+        return None
+    return Ur[:, keep] / nrm[keep]
+
+
+class _Budget:
+    """Wall-clock budget of a driver: ``left()`` seconds, ``over()``."""
+
+    def __init__(self, time_limit):
+        self.t0 = time.perf_counter()
+        self.time_limit = time_limit
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.t0
+
+    def left(self):
+        return None if self.time_limit is None else self.time_limit - self.elapsed()
+
+    def over(self) -> bool:
+        return self.time_limit is not None and self.elapsed() > self.time_limit
+
+
+class _Bounds:
+    """Best bounds of a column-generation run: the best network (upper) and its residual,
+    the best certified lower bound (exact oracle) and the best heuristic value (never a
+    bound; a value above an upper bound is discarded and counted as an oracle failure)."""
+
+    def __init__(self, oracle, Y, beta):
+        self.oracle, self.Y, self.beta = oracle, Y, beta
+        self.upper, self.network, self.Z = np.inf, None, None
+        self.Z_evaluated = False
+        self.certified = -np.inf
+        self.heuristic = -np.inf
+        self.failed = -np.inf  # largest discarded heuristic value (above an upper bound)
+
+    def offer_network(self, upper, network_fn, Z, evaluated):
+        if upper < self.upper:
+            self.upper, self.network, self.Z = upper, network_fn(), Z
+            self.Z_evaluated = evaluated
+            self._check_heuristic()
+            return True
+        return False
+
+    def offer_lower(self, lower):
+        if self.oracle.exact:
+            self.certified = max(self.certified, lower)
+        else:
+            self.heuristic = max(self.heuristic, lower)
+            self._check_heuristic()
+
+    def forget_heuristic(self):
+        """Drop the heuristic values (the oracle was shown to have missed a direction)."""
+        self.failed = max(self.failed, self.heuristic)
+        self.heuristic = -np.inf
+
+    def _check_heuristic(self):
+        """A heuristic value above an upper bound (beyond rounding) proves that the oracle
+        missed a violated direction: discard it (it never stops the iterations)."""
+        if self.heuristic > self.upper + 1e-9 * max(abs(self.upper), 1e-300):
+            self.failed = max(self.failed, self.heuristic)
+            self.heuristic = -np.inf
+
+    @property
+    def stop_lower(self):
+        return self.certified if self.oracle.exact else self.heuristic
+
+    def record(self, it, t, K, omega):
+        return IterationRecord(it, self.upper, self.certified, t, K, omega,
+                               np.nan if self.oracle.exact else self.heuristic)
+
+    def closed(self, tol) -> bool:
+        return self.upper - self.stop_lower <= tol * max(abs(self.upper), 1e-300)
+
+
+def finish(X, Y, beta, oracle, bounds: _Bounds, stop, tol, budget: _Budget, history,
+           method, bar, oracle_time_limit, oracle_budget, warm=None, info=None,
+           precomputed=None):
+    """Final certificate (one ``oracle.bound`` call at the best network's residual) and the
+    SolveResult."""
+    heur = max(bounds.heuristic, bounds.failed)
+    left = budget.left()
+    if left is not None:  # the certificate gets at least 10 % of the time limit
+        left = max(left, 0.1 * budget.time_limit)
+    lower, status, message, ob = conclude(
+        oracle, bounds.Z, Y, beta, upper=bounds.upper, certified_lower=bounds.certified,
+        heuristic_lower=None if oracle.exact else heur, stop_status=stop, tol=tol,
+        time_left=left, oracle_time_limit=(oracle_time_limit if left is None or
+                                           oracle_time_limit is None
+                                           else min(oracle_time_limit, left)),
+        oracle_budget=oracle_budget, warm=warm,
+        evaluated_exactly=oracle.exact and bounds.Z_evaluated, precomputed=precomputed)
+    info = dict(info or {})
+    info.update(rank=oracle.rank, oracle_bound=ob)
+    if not oracle.exact:
+        info["heuristic_lower"] = heur
+    res = SolveResult(network=bounds.network, upper=bounds.upper, lower=lower, status=status,
+                      exact_oracle=oracle.exact, history=history, method=method, beta=beta,
+                      time=budget.elapsed(), info=info, certified=True, message=message)
     bar.close(res)
     return res
+
+
+# --------------------------------------------------------------------- Kelley
+def _kelley(X, Y, beta, oracle, tol, max_iters, n_cuts, time_limit, progress, desc,
+            single_atom=False, method_name="cutting_plane[kelley]", warm_net=None,
+            oracle_time_limit=None, oracle_budget=None):
+    budget = _Budget(time_limit)
+    cols = _Columns(oracle, Y, beta)
+    bar = _Progress(progress, desc)
+    bounds = _Bounds(oracle, Y, beta)
+    history = []
+    stop = Status.MAX_ITERS
+    Z = Y.copy()
+    last_omega = np.nan
+    retried = False
+    if warm_net is not None:
+        # the given network is a candidate as it is, and its neurons start the master
+        Zw = network_residual(warm_net, X, Y)
+        bounds.offer_network(warm_net.objective(X, Y, beta), lambda: warm_net, Zw, False)
+        Uw = warm_directions(warm_net, oracle)
+        if Uw is not None and cols.add(Uw):
+            cols.solve(accurate=True)
+            Z = cols.residual()
+    it = 0
+    ob = None  # the last certified bound, at bounds.Z
+    refinements = 0
+    while True:
+        stop = Status.MAX_ITERS
+        while it < max_iters:
+            it += 1
+            vals, Ur = oracle.reduced(Z, 1 if single_atom else n_cuts,
+                                      cols.U if cols.K and not oracle.exact else None)
+            omega = float(vals[0])
+            last_omega = omega
+            upper = cols.upper(Z)
+            bounds.offer_network(upper, lambda: cols.network(oracle.basis), Z, True)
+            bounds.offer_lower(scaled_dual_bound(Z, Y, beta, omega)[0])
+            rec = bounds.record(it, budget.elapsed(), cols.K, omega)
+            history.append(rec)
+            bar.update(rec)
+            if bounds.closed(tol):
+                stop = Status.OPTIMAL
+                break
+            if budget.over():
+                stop = Status.TIME_LIMIT
+                break
+            viol = vals > beta * (1 + 1e-12)
+            added = cols.add(Ur[:, viol]) if np.any(viol) else 0
+            if added == 0:
+                if retried:
+                    stop = Status.STALLED
+                    break
+                # the oracle points at existing columns: the master is not accurate enough;
+                # re-solve it with the (slow, accurate) barrier Newton method
+                retried = True
+                cols.solve(accurate=True)
+                Z = cols.residual()
+                continue
+            retried = False
+            rel = (bounds.upper - bounds.stop_lower) / max(abs(bounds.upper), 1e-300)
+            cols.solve(target=min(1e-3, max(1e-9, 1e-2 * rel)))  # accuracy where it matters
+            Z = cols.residual()
+            cols.screen(Z)
+        if oracle.exact or stop not in (Status.OPTIMAL, Status.STALLED) or budget.over():
+            break
+        # the heuristic sees no violated direction: ask the certified search. If its best
+        # direction is violated (ω_lo > β), the heuristic missed it: make it a cut, forget
+        # the heuristic values (they were computed with a wrong ω) and resume.
+        ob = _certified_bound(oracle, bounds.Z, budget, oracle_time_limit, oracle_budget,
+                              oracle.basis @ cols.U if cols.K else None)
+        lower = scaled_dual_bound(bounds.Z, Y, beta, ob.upper)[0]
+        closed = bounds.upper - lower <= tol * max(abs(bounds.upper), 1e-300)
+        u = oracle.basis.T @ ob.direction
+        if (closed or ob.lower <= beta * (1 + 1e-9) or refinements >= _MAX_REFINEMENTS
+                or it >= max_iters or not np.linalg.norm(u) > 0):
+            break
+        refinements += 1
+        if not cols.add(u[:, None]):
+            break
+        logger.info("%s: the certified oracle found a violated direction (%.6g > β = %.6g) "
+                    "that the heuristic missed; resuming (%d)", desc, ob.lower, beta,
+                    refinements)
+        bounds.forget_heuristic()
+        ob = None
+        retried = False
+        cols.solve(accurate=True)
+        Z = cols.residual()
+    warm = oracle.basis @ cols.U if cols.K else None
+    return finish(X, Y, beta, oracle, bounds, stop, tol, budget, history, method_name, bar,
+                  oracle_time_limit, oracle_budget, warm=warm,
+                  info={"oracle_value": last_omega, "n_columns": cols.K,
+                        "certified_refinements": refinements}, precomputed=ob)
+
+
+_MAX_REFINEMENTS = 10
+
+
+def _certified_bound(oracle, Z, budget, oracle_time_limit, oracle_budget, warm):
+    """One ``oracle.bound`` call during the iterations: at most half of what is left of the
+    driver's time limit (the other half stays for the final certificate) and at most
+    ``oracle_time_limit`` (60 s when neither is given)."""
+    left = budget.left()
+    share = 60.0 if left is None else 0.5 * left
+    limit = share if oracle_time_limit is None else min(oracle_time_limit, share)
+    return oracle.bound(Z, time_limit=max(float(limit), 1e-3), node_budget=oracle_budget,
+                        warm=warm)
 
 
 # ---------------------------------------------------------------------- ACCPM
@@ -354,73 +533,111 @@ def _analytic_center(Z0, Y, A, beta, ell, max_iter=50, tol=1e-9):
     return Z
 
 
-def _accpm(X, Y, beta, oracle, tol, max_iters, n_cuts, time_limit, progress, desc):
-    t0 = time.perf_counter()
+def _accpm(X, Y, beta, oracle, tol, max_iters, n_cuts, time_limit, progress, desc,
+           warm_net=None, oracle_time_limit=None, oracle_budget=None, stall_window=20,
+           stall_decrease=0.1):
+    budget = _Budget(time_limit)
     cols = _Columns(oracle, Y, beta)
     bar = _Progress(progress, desc)
+    bounds = _Bounds(oracle, Y, beta)
     history = []
-    status = "max_iters"
-    best_lower, best_upper = 0.0, 0.5 * cols.yy  # Z = 0 (feasible) and the zero network
-    best_network = cols.network(oracle.basis)
+    stop = Status.MAX_ITERS
+    # Z = 0 (feasible, value 0) and the zero network
+    bounds.offer_network(0.5 * cols.yy, lambda: cols.network(oracle.basis), Y.copy(), False)
+    bounds.offer_lower(0.0)
     Z_feas = np.zeros_like(Y)
+    best_query_lower = 0.0
     Z_query = Y.copy()
+    if warm_net is not None:
+        Zw = network_residual(warm_net, X, Y)
+        bounds.offer_network(warm_net.objective(X, Y, beta), lambda: warm_net, Zw, False)
+        Uw = warm_directions(warm_net, oracle)
+        if Uw is not None and cols.add(Uw):
+            cols.solve(accurate=True)
+            Z_query = cols.residual()
     omega = np.nan
+    kelley_from = None  # iteration at which ACCPM stalled and Kelley steps took over
+    retried = False
+    gaps = []
     for it in range(1, max_iters + 1):
-        vals, Ur = oracle.reduced(Z_query, n_cuts)
+        if budget.over():
+            stop = Status.TIME_LIMIT
+            break
+        vals, Ur = oracle.reduced(Z_query, n_cuts,
+                                  cols.U if cols.K and not oracle.exact else None)
         omega = float(vals[0])
         lower, s = scaled_dual_bound(Z_query, Y, beta, omega)
-        if lower > best_lower:
-            best_lower, Z_feas = lower, s * Z_query
+        bounds.offer_lower(lower)
+        if lower > best_query_lower and lower <= bounds.upper:
+            best_query_lower, Z_feas = lower, s * Z_query
         viol = vals > beta * (1 + 1e-12)
         added = cols.add(Ur[:, viol]) if np.any(viol) else 0
-        if cols.K:
-            cols.solve()
+        if kelley_from is not None and added == 0:
+            if retried:
+                stop = Status.STALLED
+                break
+            retried = True
+            cols.solve(accurate=True)
+        elif added:  # the master changes only when a cut was added
+            retried = False
+            rel = (bounds.upper - bounds.stop_lower) / max(abs(bounds.upper), 1e-300)
+            cols.solve(target=min(1e-3, max(1e-9, 1e-2 * rel)))  # as accurate as needed
         Zk = cols.residual()  # restricted dual optimum (master residual)
-        upper = cols.upper(Zk)
-        if upper < best_upper:
-            best_upper, best_network = upper, cols.network(oracle.basis)
-        rec = IterationRecord(it, best_upper, best_lower, time.perf_counter() - t0, cols.K,
-                              omega)
+        bounds.offer_network(cols.upper(Zk), lambda: cols.network(oracle.basis), Zk, False)
+        rec = bounds.record(it, budget.elapsed(), cols.K, omega)
         history.append(rec)
         bar.update(rec)
-        if best_upper - best_lower <= tol * max(abs(best_upper), 1e-300):
-            status = "optimal"
+        if bounds.closed(tol):
+            stop = Status.OPTIMAL
             break
-        if time_limit is not None and rec.time > time_limit:
-            status = "time_limit"
+        if budget.over():
+            stop = Status.TIME_LIMIT
             break
-        if added == 0 and not np.any(viol) and it > 1:
-            # the query point was feasible: only the objective cut moved
-            pass
+        gaps.append(bounds.upper - bounds.stop_lower)
+        if kelley_from is None and len(gaps) > stall_window and \
+                gaps[-1] > (1 - stall_decrease) * gaps[-1 - stall_window]:
+            # analytic centers make no progress (measured: ill-conditioned barriers at tiny
+            # β); continue with Kelley steps on the same cuts, which do converge
+            kelley_from = it
+            logger.info("%s: the gap shrank by less than %.0f%% in %d iterations; switching "
+                        "to Kelley steps (query = master residual)", desc,
+                        100 * stall_decrease, stall_window)
+        if kelley_from is not None:
+            Z_query = Zk
+            continue
         # strictly feasible start: midpoint of the best feasible point and the restricted
         # optimum, shrunk slightly towards 0 (strict cut feasibility)
+        ell = best_query_lower
         Zmid = 0.5 * (Z_feas + Zk)
-        qmid = dual_value(Zmid, Y)
-        if qmid <= best_lower:
-            status = "stalled"
-            break
+        if dual_value(Zmid, Y) <= ell:
+            # no interior left between the two points: Kelley steps from here on
+            kelley_from = it
+            Z_query = Zk
+            continue
         shrink = 1.0
         for _ in range(60):
             Zs = (1 - 1e-3 * shrink) * Zmid
-            if dual_value(Zs, Y) > best_lower:
+            if dual_value(Zs, Y) > ell:
                 break
             shrink *= 0.5
-        Z_query = _analytic_center(Zs, Y, cols.A, beta, best_lower)
-    res = SolveResult(
-        network=best_network, upper=best_upper, lower=best_lower,
-        status=final_status((best_upper - best_lower) / max(abs(best_upper), 1e-300), tol,
-                             oracle.exact, status),
-        exact_oracle=oracle.exact, history=history, method="cutting_plane[accpm]", beta=beta,
-        time=time.perf_counter() - t0,
-        info={"oracle_value": omega, "n_columns": cols.K, "rank": oracle.rank})
-    bar.close(res)
+        Z_query = _analytic_center(Zs, Y, cols.A, beta, ell)
+    warm = oracle.basis @ cols.U if cols.K else None
+    res = finish(X, Y, beta, oracle, bounds, stop, tol, budget, history,
+                 "cutting_plane[accpm]", bar, oracle_time_limit, oracle_budget, warm=warm,
+                 info={"oracle_value": omega, "n_columns": cols.K,
+                       "kelley_steps_from": kelley_from})
+    if kelley_from is not None:
+        note = (f"ACCPM stalled (gap shrank < {100 * stall_decrease:.0f}% in {stall_window} "
+                f"iterations) and switched to Kelley steps at iteration {kelley_from}.")
+        res.message = f"{res.message} {note}".strip()
     return res
 
 
 def cutting_plane(X, Y, beta, method: str = "kelley", tol: float = 1e-6,
                   max_iters: int = 500, n_cuts: int | None = None, oracle: str = "auto",
                   time_limit: float | None = None, progress: bool = True,
-                  seed=None) -> SolveResult:
+                  seed=None, *, warm_start=None, oracle_time_limit: float | None = None,
+                  oracle_budget: int | None = None) -> SolveResult:
     """Solve the training problem (5) to global optimality by cutting planes on the dual (73).
 
     Parameters
@@ -432,27 +649,51 @@ def cutting_plane(X, Y, beta, method: str = "kelley", tol: float = 1e-6,
     method : {"kelley", "accpm"}
         Query point: the restricted dual optimum (Kelley / column generation with a group
         lasso master, default) or the analytic center of the localization set (ACCPM, the
-        method named in App. A.5). See the module docstring.
+        method named in App. A.5). ACCPM detects when its gap stops shrinking (by less than
+        10 % in 20 iterations) and then continues with Kelley steps on the same cuts
+        (``info["kelley_steps_from"]``, ``result.message``). See the module docstring.
     tol : float
-        Stop when (upper − lower) ≤ tol·upper (relative gap, default 1e-6).
+        Stop when the relative gap (upper − lower)/upper is ≤ tol (default 1e-6).
+        "optimal" is reported only when the *certified* gap is ≤ tol.
     max_iters : int
     n_cuts : int, optional
         Cuts added per round (distinct cells, best first). Default 8 for Kelley, 4 for ACCPM.
     oracle : {"auto", "exact", "heuristic"}
-        Dual oracle (:class:`~cvxrelu.oracle.DualOracle`); "auto" is exact for rank(X) ≤ 3.
+        Oracle of the iterations (:class:`~cvxrelu.oracle.DualOracle`); "auto" is exact for
+        rank(X) ≤ 3. The final certificate always uses the certified bound ω̄ of
+        :meth:`~cvxrelu.oracle.DualOracle.bound`. With a heuristic iterations' oracle
+        (rank ≥ 4), when the iterations find no violated direction, Kelley asks
+        ``oracle.bound`` (half of the time left): if the certified search's best direction
+        is violated, it becomes a cut and the iterations resume (at most 10 times,
+        ``info["certified_refinements"]``).
     time_limit : float, optional
-        Seconds.
+        Seconds for the whole run, checked between oracle calls and master solves. What is
+        left (at least 10 % of it) goes to the final certificate's ``oracle.bound``, unless
+        ``oracle_time_limit`` is given; so a run may exceed it by one oracle call and that
+        share.
     progress : bool
         Show a tqdm bar (iteration, bounds, gap); when False, log each iteration at DEBUG
         level on the ``"cvxrelu"`` logger.
     seed : None or int
         Randomness of the heuristic oracle (rank ≥ 4).
+    warm_start : ReLUNetwork, (W1, W2) or torch.nn.Sequential, optional
+        A network (e.g. trained by SGD): its neurons' directions become columns of the master
+        at iteration 0 and the network itself is a candidate, so the result is never worse
+        than it (``upper ≤ warm_start.objective(X, Y, beta)``).
+    oracle_time_limit : float, optional
+        Seconds for each certified bound ω̄ (anytime: a shorter limit gives a looser but
+        still valid bound), never more than what ``time_limit`` leaves (at least 10 % of
+        it for the final one). Default: that share of ``time_limit``, or 60 s without one.
+    oracle_budget : int, optional
+        Node budget of the final certified bound (branch and bound, rank ≥ 4).
 
     Returns
     -------
     SolveResult
-        ``.network`` attains ``.upper``; ``.lower`` is certified when ``.exact_oracle``;
-        ``.history`` holds the bounds of every iteration (lower ≤ p* ≤ upper throughout).
+        ``.network`` attains ``.upper``; ``.lower`` is a certified lower bound (ω̄ of the
+        final certificate), ``.certified_rel_gap`` the certified relative gap; ``.history``
+        holds the bounds of every iteration (certified when ``.exact_oracle``, otherwise the
+        heuristic values are in ``history[k].heuristic_lower`` and ``lower`` is −inf).
     """
     X, Y, beta = _check_problem(X, Y, beta)
     method = check_choice(method, ("kelley", "accpm"), "method")
@@ -463,13 +704,38 @@ def cutting_plane(X, Y, beta, method: str = "kelley", tol: float = 1e-6,
     n_cuts = _positive(n_cuts, "n_cuts", integer=True)
     if time_limit is not None:
         time_limit = _positive(time_limit, "time_limit")
+    oracle_time_limit, oracle_budget = _oracle_limits(oracle_time_limit, oracle_budget)
     oracle = check_choice(oracle, ("auto", "exact", "heuristic"), "oracle")
+    warm_net = _warm_network(warm_start, X, Y)
     # every dense operation here is thin (n × small) or small (K × K): one BLAS thread avoids
     # the oversubscription measured to slow small factorizations 50–100× on loaded machines
     with _single_thread():
         orc = DualOracle(X, method=oracle, seed=seed)
+        kw = dict(warm_net=warm_net, oracle_time_limit=oracle_time_limit,
+                  oracle_budget=oracle_budget)
         if method == "kelley":
             return _kelley(X, Y, beta, orc, tol, max_iters, n_cuts, time_limit, progress,
-                           "cutting_plane[kelley]")
+                           "cutting_plane[kelley]", **kw)
         return _accpm(X, Y, beta, orc, tol, max_iters, n_cuts, time_limit, progress,
-                      "cutting_plane[accpm]")
+                      "cutting_plane[accpm]", **kw)
+
+
+def _oracle_limits(oracle_time_limit, oracle_budget):
+    """Validated ``oracle_time_limit`` (seconds) and ``oracle_budget`` (nodes)."""
+    if oracle_time_limit is not None:
+        oracle_time_limit = _positive(oracle_time_limit, "oracle_time_limit")
+    if oracle_budget is not None:
+        oracle_budget = _positive(oracle_budget, "oracle_budget", integer=True)
+    return oracle_time_limit, oracle_budget
+
+
+def _warm_network(warm_start, X, Y):
+    """The warm-start network as a ReLUNetwork matching the data, or None."""
+    if warm_start is None:
+        return None
+    try:
+        net = as_network(warm_start)
+    except InvalidInputError as exc:
+        raise InvalidInputError(f"warm_start: {exc}") from None
+    check_network(net, X, Y, "warm_start")
+    return net

@@ -34,15 +34,15 @@ is recorded in ``result.info["fw_gap"]``.
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
 from .._validate import check_choice
 from ..network import ReLUNetwork
 from ..oracle import DualOracle
-from .cutting_plane import _check_problem, _Columns, _kelley, _positive, _Progress
-from .result import IterationRecord, SolveResult, final_status, scaled_dual_bound
+from .cutting_plane import (_Bounds, _Budget, _check_problem, _Columns, _kelley,
+                            _oracle_limits, _positive, _Progress, _warm_network, finish,
+                            network_residual, warm_directions)
+from .result import IterationRecord, SolveResult, Status, scaled_dual_bound
 
 __all__ = ["frank_wolfe"]
 
@@ -86,13 +86,15 @@ def _paper_fixed_t(oracle, Y, beta, t, iters, tol, state, fw_tol=0.0):
     R = Y.copy()
     fw_gap = np.inf
     for k in range(iters):
-        vals, Ur = oracle.reduced(R, 1)
+        if state.done():
+            break
+        vals, Ur = oracle.reduced(R, 1, state.warm_for(atoms.U))
         omega, u = float(vals[0]), Ur[:, 0]
         # bounds on p* from the current iterate
         upper = 0.5 * float(np.sum(R * R)) + beta * float(np.sum(np.linalg.norm(atoms.W,
                                                                                   axis=1)))
         lower, _ = scaled_dual_bound(R, Y, beta, omega)
-        state.record(upper, lower, atoms, omega)
+        state.record(upper, lower, atoms, omega, R)
         fw_gap = t * omega - float(np.sum(R * F))
         if state.done() or fw_gap <= fw_tol:
             break
@@ -111,51 +113,72 @@ def _paper_fixed_t(oracle, Y, beta, t, iters, tol, state, fw_tol=0.0):
 
 
 class _State:
-    """Best bounds across all iterations, the history and the stopping rule."""
+    """Best bounds across all iterations, the history and the stopping rule.
 
-    def __init__(self, oracle, beta, tol, max_iters, time_limit, bar):
+    ``lower`` of the records is certified only with an exact oracle; a heuristic oracle's
+    values are kept apart (:class:`~cvxrelu.drivers.cutting_plane._Bounds`)."""
+
+    def __init__(self, X, Y, oracle, beta, tol, max_iters, time_limit, bar, warm_net=None):
         self.oracle, self.beta, self.tol = oracle, beta, tol
-        self.max_iters, self.time_limit, self.bar = max_iters, time_limit, bar
-        self.t0 = time.perf_counter()
-        self.upper, self.lower = np.inf, -np.inf
-        self.network = None
+        self.max_iters, self.bar = max_iters, bar
+        self.budget = _Budget(time_limit)
+        self.bounds = _Bounds(oracle, Y, beta)
         self.history = []
-        self.status = "max_iters"
+        self.status = Status.MAX_ITERS
         self.omega = np.nan
+        self.warm_dirs = warm_directions(warm_net, oracle)
+        if warm_net is not None:  # the given network is a candidate as it is
+            self.bounds.offer_network(warm_net.objective(X, Y, beta), lambda: warm_net,
+                                      network_residual(warm_net, X, Y), False)
 
-    def record(self, upper, lower, atoms, omega):
+    @property
+    def upper(self):
+        return self.bounds.upper
+
+    def warm_for(self, U):
+        """Warm directions for the heuristic oracle: the current atoms and the warm start."""
+        if self.oracle.exact:
+            return None
+        parts = [P for P in (U, self.warm_dirs) if P is not None and P.shape[1]]
+        return np.hstack(parts) if parts else None
+
+    def record(self, upper, lower, atoms, omega, R):
         self.omega = omega
-        if upper < self.upper:
-            self.upper, self.network = upper, atoms.network(self.oracle.basis)
-        self.lower = max(self.lower, lower)
-        rec = IterationRecord(len(self.history) + 1, self.upper, self.lower,
-                              time.perf_counter() - self.t0, atoms.U.shape[1], omega)
+        self.bounds.offer_network(upper, lambda: atoms.network(self.oracle.basis), R, True)
+        self.bounds.offer_lower(lower)
+        rec = self.bounds.record(len(self.history) + 1, self.budget.elapsed(),
+                                 atoms.U.shape[1], omega)
         self.history.append(rec)
         self.bar.update(rec)
 
     def done(self) -> bool:
-        if self.upper - self.lower <= self.tol * max(abs(self.upper), 1e-300):
-            self.status = "optimal"
+        if self.history and self.bounds.closed(self.tol):
+            self.status = Status.OPTIMAL
             return True
         if len(self.history) >= self.max_iters:
-            self.status = "max_iters"
+            self.status = Status.MAX_ITERS
             return True
-        if self.time_limit is not None and time.perf_counter() - self.t0 > self.time_limit:
-            self.status = "time_limit"
+        if self.budget.over():
+            self.status = Status.TIME_LIMIT
             return True
         return False
 
+    def finish(self, X, Y, method, oracle_time_limit, oracle_budget, info, warm=None):
+        return finish(X, Y, self.beta, self.oracle, self.bounds, self.status, self.tol,
+                      self.budget, self.history, method, self.bar, oracle_time_limit,
+                      oracle_budget, warm=warm, info=info)
+
 
 def _paper(X, Y, beta, oracle, t, tol, max_iters, inner_iters, bisection_iters, time_limit,
-           progress):
+           progress, warm_net=None, oracle_time_limit=None, oracle_budget=None):
     bar = _Progress(progress, "frank_wolfe[paper]")
-    state = _State(oracle, beta, tol, max_iters, time_limit, bar)
+    state = _State(X, Y, oracle, beta, tol, max_iters, time_limit, bar, warm_net)
     info = {}
     if t is not None:
         R, fw_gap = _paper_fixed_t(oracle, Y, beta, t, max_iters, tol, state)
         info.update(t=t, fw_gap=fw_gap)
     else:
-        hi = 0.5 * float(np.sum(Y * Y)) / beta  # β t* ≤ p* ≤ ½‖Y‖²
+        hi = 0.5 * float(np.sum(Y * Y)) / beta  # β t* ≤ p* ≤ ½‖Y‖² (> 0: Y = 0 is handled)
         lo = hi * 1e-9
         ts = []
         for _ in range(bisection_iters):
@@ -172,27 +195,31 @@ def _paper(X, Y, beta, oracle, t, tol, max_iters, inner_iters, bisection_iters, 
             else:
                 hi = tm
         info.update(t=float(np.sqrt(lo * hi)), bisection=ts, fw_gap=ts[-1][2] if ts else np.nan)
-    res = SolveResult(
-        network=state.network, upper=state.upper, lower=state.lower,
-        status=final_status((state.upper - state.lower) / max(abs(state.upper), 1e-300), tol,
-                             oracle.exact, state.status),
-        exact_oracle=oracle.exact, history=state.history, method="frank_wolfe[paper]",
-        beta=beta, time=time.perf_counter() - state.t0,
-        info=dict(info, oracle_value=state.omega, rank=oracle.rank))
-    bar.close(res)
-    return res
+    info["oracle_value"] = state.omega
+    return state.finish(X, Y, "frank_wolfe[paper]", oracle_time_limit, oracle_budget, info,
+                        warm=_original(oracle, state.warm_dirs))
+
+
+def _original(oracle, Ur):
+    return None if Ur is None else oracle.basis @ Ur
 
 
 def _fully_corrective_fixed_t(X, Y, beta, oracle, t, tol, max_iters, n_atoms, time_limit,
-                              progress):
+                              progress, warm_net=None, oracle_time_limit=None,
+                              oracle_budget=None):
     """Fully corrective FW on the constrained inner problem of (14) with budget t."""
     bar = _Progress(progress, "frank_wolfe[fully_corrective]")
     cols = _Columns(oracle, Y, beta)
-    state = _State(oracle, beta, tol, max_iters, time_limit, bar)
+    state = _State(X, Y, oracle, beta, tol, max_iters, time_limit, bar, warm_net)
     R = Y.copy()
+    if state.warm_dirs is not None and cols.add(state.warm_dirs):
+        cols.solve(t=t)  # the warm neurons, re-weighted within the budget t
+        R = cols.residual()
     fw_gap = np.inf
     while True:
-        vals, Ur = oracle.reduced(R, n_atoms)
+        if state.done():
+            break
+        vals, Ur = oracle.reduced(R, n_atoms, state.warm_for(cols.U if cols.K else None))
         omega = float(vals[0])
         upper = cols.upper(R)
         lower, _ = scaled_dual_bound(R, Y, beta, omega)
@@ -200,34 +227,39 @@ def _fully_corrective_fixed_t(X, Y, beta, oracle, t, tol, max_iters, n_atoms, ti
         fw_gap = t * omega - float(np.sum(R * F))
         proxy = _Atoms(oracle.rank, Y.shape[1])
         proxy.U, proxy.W = cols.U, cols.V
-        state.record(upper, lower, proxy, omega)
+        state.record(upper, lower, proxy, omega, R)
         loss = 0.5 * float(np.sum(R * R))
         if state.done():
             break
         if fw_gap <= tol * max(loss, 1e-300):
-            state.status = "t_solved"  # the epigraph subproblem for this t is solved
+            state.status = Status.T_SOLVED  # the epigraph subproblem for this t is solved
             break
         if cols.add(Ur) == 0:
-            state.status = "stalled"
+            state.status = Status.STALLED
             break
         cols.solve(t=t)
         R = cols.residual()
-    res = SolveResult(
-        network=state.network, upper=state.upper, lower=state.lower,
-        status=final_status((state.upper - state.lower) / max(abs(state.upper), 1e-300), tol,
-                             oracle.exact, state.status),
-        exact_oracle=oracle.exact, history=state.history,
-        method="frank_wolfe[fully_corrective]", beta=beta,
-        time=time.perf_counter() - state.t0,
-        info={"t": t, "fw_gap": fw_gap, "oracle_value": state.omega, "rank": oracle.rank})
-    bar.close(res)
-    return res
+    return state.finish(X, Y, "frank_wolfe[fully_corrective]", oracle_time_limit,
+                        oracle_budget, {"t": t, "fw_gap": fw_gap, "oracle_value": state.omega},
+                        warm=_original(oracle, cols.U) if cols.K else None)
+
+
+def _zero_targets(X, Y, beta, method):
+    """Y = 0: p* = 0, attained by the zero network (every objective (5) is ≥ 0), certified."""
+    net = ReLUNetwork(np.zeros((X.shape[1], 0)), np.zeros((0, Y.shape[1])))
+    return SolveResult(network=net, upper=0.0, lower=0.0, status=Status.OPTIMAL,
+                       exact_oracle=True, history=[IterationRecord(1, 0.0, 0.0, 0.0, 0, 0.0)],
+                       method=method, beta=beta, time=0.0,
+                       info={"t": 0.0, "fw_gap": 0.0, "oracle_value": 0.0}, certified=True,
+                       message="Y = 0: the zero network is optimal (p* = 0).")
 
 
 def frank_wolfe(X, Y, beta, t=None, variant: str = "fully_corrective", max_iters=None,
                 tol: float = 1e-6, n_atoms: int = 1, inner_iters: int = 200,
                 bisection_iters: int = 30, oracle: str = "auto", time_limit=None,
-                progress: bool = True, seed=None) -> SolveResult:
+                progress: bool = True, seed=None, *, warm_start=None,
+                oracle_time_limit: float | None = None,
+                oracle_budget: int | None = None) -> SolveResult:
     """Frank-Wolfe for the epigraph form (14) of the convex program (12): Algorithm 1.
 
     Parameters
@@ -245,7 +277,8 @@ def frank_wolfe(X, Y, beta, t=None, variant: str = "fully_corrective", max_iters
     max_iters : int, optional
         Total number of LMO calls (default 500 for "fully_corrective", 20 000 for "paper").
     tol : float
-        Stop when the relative gap (upper − lower)/upper on p* is ≤ tol.
+        Stop when the relative gap (upper − lower)/upper on p* is ≤ tol; "optimal" only when
+        the certified gap is.
     n_atoms : int
         Atoms added per fully corrective iteration (best distinct cells of the LMO).
     inner_iters : int
@@ -253,19 +286,28 @@ def frank_wolfe(X, Y, beta, t=None, variant: str = "fully_corrective", max_iters
     bisection_iters : int
         Bisection steps over t (variant "paper", t None).
     oracle : {"auto", "exact", "heuristic"}
-        The LMO / dual oracle; "auto" is exact for rank(X) ≤ 3.
+        The LMO of the iterations; "auto" is exact for rank(X) ≤ 3. The final certificate
+        always uses the certified bound ω̄ of :meth:`~cvxrelu.oracle.DualOracle.bound`.
     time_limit : float, optional
-        Seconds.
+        Seconds for the whole run; what is left goes to the final certificate.
     progress : bool
         tqdm bar (iteration, bounds, gap), or DEBUG logging on ``"cvxrelu"`` when False.
     seed : None or int
         Randomness of the heuristic oracle.
+    warm_start : ReLUNetwork, (W1, W2) or torch.nn.Sequential, optional
+        A network whose neurons start the active set (fully corrective: columns of the
+        master at iteration 0) and whose directions seed the heuristic LMO; the network
+        itself is a candidate, so ``upper ≤ warm_start.objective(X, Y, beta)``.
+    oracle_time_limit, oracle_budget : optional
+        Time (s) and node budget of the final certified bound ω̄ (see
+        :func:`~cvxrelu.cutting_plane`).
 
     Returns
     -------
     SolveResult
         Bounds on p* (upper: the best iterate network's objective (5); lower: certified dual
-        bound (11) when ``exact_oracle``); ``info["t"]`` and ``info["fw_gap"]``.
+        bound (11) with ω̄); ``info["t"]`` and ``info["fw_gap"]``. Y = 0 returns the zero
+        network, certified optimal (p* = 0).
     """
     X, Y, beta = _check_problem(X, Y, beta)
     variant = check_choice(variant, ("fully_corrective", "paper"), "variant")
@@ -280,16 +322,23 @@ def frank_wolfe(X, Y, beta, t=None, variant: str = "fully_corrective", max_iters
         t = _positive(t, "t")
     if time_limit is not None:
         time_limit = _positive(time_limit, "time_limit")
+    oracle_time_limit, oracle_budget = _oracle_limits(oracle_time_limit, oracle_budget)
     oracle = check_choice(oracle, ("auto", "exact", "heuristic"), "oracle")
+    warm_net = _warm_network(warm_start, X, Y)
+    method = f"frank_wolfe[{variant}]"
+    if not np.any(Y):
+        return _zero_targets(X, Y, beta, method)
     orc = DualOracle(X, method=oracle, seed=seed)
+    kw = dict(warm_net=warm_net, oracle_time_limit=oracle_time_limit,
+              oracle_budget=oracle_budget)
     if variant == "paper":
         return _paper(X, Y, beta, orc, t, tol, max_iters, inner_iters, bisection_iters,
-                      time_limit, progress)
+                      time_limit, progress, **kw)
     if t is not None:
         return _fully_corrective_fixed_t(X, Y, beta, orc, t, tol, max_iters, n_atoms,
-                                         time_limit, progress)
+                                         time_limit, progress, **kw)
     res = _kelley(X, Y, beta, orc, tol, max_iters, n_atoms, time_limit, progress,
                   "frank_wolfe[fully_corrective]", single_atom=(n_atoms == 1),
-                  method_name="frank_wolfe[fully_corrective]")
+                  method_name="frank_wolfe[fully_corrective]", **kw)
     res.info["t"] = float(res.network.path_norm())
     return res

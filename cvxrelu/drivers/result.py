@@ -1,29 +1,89 @@
-"""One result type for every driver and for :func:`cvxrelu.certify`.
+"""One result type for every driver and for :func:`cvxrelu.certify`, and one status vocabulary.
 
 A :class:`SolveResult` (alias :data:`Certificate`) carries a real network, its primal
-objective (5) as ``upper`` — an upper bound on p* — and ``lower``, the dual (11) value of a
-dual-feasible point, a lower bound on p* *when the oracle was exact*.
+objective (5) as ``upper`` — an upper bound on p* — and ``lower``, a **certified** lower bound
+on p*: the dual (11) value of Z·s with s ≤ β/ω̄, where ω̄ ≥ ω(Z) = max_{‖u‖≤1} ‖Zᵀ(Xu)_+‖ is a
+certified upper bound from :meth:`cvxrelu.oracle.DualOracle.bound` (SPEC, "Semi-infinite dual
+(11)": any Z scaled into feasibility gives a lower bound).
 
-Convention for inexact oracles (rank(X) ≥ 4): ``lower`` then holds the value computed with the
-heuristic oracle, which may overestimate the true lower bound; ``exact_oracle`` is ``False``,
-``certified`` is ``False`` and ``status`` ends in ``"(heuristic lower bound, not certified)"``.
-It is never presented as a certified bound.
+Conventions (issue 13):
+
+* ``certified`` is ``True`` exactly when ``lower`` is such a certified bound. When it is
+  ``False``, ``lower`` is ``-inf`` (a float, so that ``upper - lower`` and comparisons still
+  work; ``gap`` and ``certified_rel_gap`` are then ``inf``). A value computed with a heuristic
+  oracle (which may miss the most violated direction and then *over*-estimate the bound) is
+  never called a bound: it is kept, for diagnosis only, as ``info["heuristic_lower"]``.
+* ``status`` is a :class:`Status` (a ``str`` Enum, so ``res.status == "optimal"`` works).
+  ``"optimal"`` always means a *certified* relative gap ≤ tol.
+* A certified lower bound above the network's objective is a bug, never noise: it raises
+  :class:`~cvxrelu.errors.CertificateError` (rounding of ~1e-10 relative is clipped).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import Enum
 
 import numpy as np
 
+from .._torch import is_torch_module
+from ..errors import CertificateError, InvalidInputError
 from ..network import ReLUNetwork
 
-__all__ = ["IterationRecord", "SolveResult", "Certificate", "dual_value", "scaled_dual_bound"]
+__all__ = ["Status", "IterationRecord", "SolveResult", "Certificate", "dual_value",
+           "scaled_dual_bound", "as_network", "final_status", "conclude"]
+
+# relative rounding allowed between a certified lower bound and an upper bound
+_ROUNDING = 1e-10
+
+
+class Status(str, Enum):
+    """Why a driver or a certificate stopped. ``str``-compatible: compares equal to its value.
+
+    ``OPTIMAL`` ("optimal")
+        Certified relative gap (upper − lower)/|upper| ≤ tol.
+    ``GAP`` ("gap")
+        :func:`~cvxrelu.certify`: a certified lower bound, but the gap exceeds tol.
+    ``MAX_ITERS`` ("max_iters"), ``TIME_LIMIT`` ("time_limit")
+        The iteration or time budget ran out before the certified gap reached tol.
+    ``STALLED`` ("stalled")
+        No progress: the oracle only returned existing columns even after an accurate
+        master, or ACCPM's gap stopped shrinking (see ``result.message``).
+    ``T_SOLVED`` ("t_solved")
+        Frank-Wolfe with a fixed budget t: the epigraph sub-problem (14) is solved.
+    ``NOT_CERTIFIED`` ("not_certified")
+        The iterations' (heuristic) oracle found no violated direction, but the certified
+        bound ω̄ at the end leaves a gap above tol: either the network is optimal and ω̄ is
+        loose, or the heuristic missed a direction. Raise ``oracle_time_limit`` /
+        ``oracle_budget`` to tighten ω̄.
+    ``ORACLE_FAILED`` ("oracle_failed")
+        The heuristic oracle's lower value lay above an upper bound (a negative gap), so it
+        missed the most violated direction; that value was discarded.
+    """
+
+    OPTIMAL = "optimal"
+    GAP = "gap"
+    MAX_ITERS = "max_iters"
+    TIME_LIMIT = "time_limit"
+    STALLED = "stalled"
+    T_SOLVED = "t_solved"
+    NOT_CERTIFIED = "not_certified"
+    ORACLE_FAILED = "oracle_failed"
+
+    def __str__(self) -> str:
+        return self.value
+
+    def __format__(self, spec) -> str:
+        return format(self.value, spec)
 
 
 @dataclass(frozen=True)
 class IterationRecord:
-    """Bounds after one iteration: ``upper``/``lower`` on p*, elapsed ``time`` (s)."""
+    """Bounds after one iteration: ``upper``/``lower`` on p*, elapsed ``time`` (s).
+
+    ``lower`` is certified (the iterations' oracle was exact) or ``-inf``; a heuristic
+    oracle's value is in ``heuristic_lower`` (never a bound).
+    """
 
     iteration: int
     upper: float
@@ -31,6 +91,7 @@ class IterationRecord:
     time: float
     n_neurons: int = 0
     oracle_value: float = float("nan")
+    heuristic_lower: float = float("nan")
 
     @property
     def gap(self) -> float:
@@ -39,7 +100,7 @@ class IterationRecord:
     def as_dict(self) -> dict:
         return {"iteration": self.iteration, "upper": self.upper, "lower": self.lower,
                 "gap": self.gap, "time": self.time, "n_neurons": self.n_neurons,
-                "oracle_value": self.oracle_value}
+                "oracle_value": self.oracle_value, "heuristic_lower": self.heuristic_lower}
 
 
 @dataclass
@@ -53,49 +114,80 @@ class SolveResult:
     upper : float
         Primal objective (5) of ``network``: an upper bound on p*.
     lower : float
-        Dual (11) value of a dual-feasible point (the residual scaled by the oracle): a lower
-        bound on p* if ``exact_oracle`` (see the module docstring otherwise).
-    status : str
-        ``"optimal"`` (relative gap ≤ tol, certified), ``"max_iters"``, ``"time_limit"``,
-        ``"stalled"``, ``"certified_gap"`` (certify: a certified but positive gap), …
+        A certified lower bound on p* (dual (11) value of a residual scaled by β/ω̄), or
+        ``-inf`` when ``certified`` is False (see the module docstring).
+    status : Status
+        See :class:`Status`; a plain string is converted.
     exact_oracle : bool
-        Whether the dual oracle was exact, i.e. whether ``lower`` is certified.
+        Whether the *iterations'* oracle was exact (rank ≤ 3), i.e. whether every
+        ``history[k].lower`` is certified. The final ``lower`` is certified whenever
+        ``certified`` is, whatever the rank.
     history : list of IterationRecord
-        Per iteration: upper, lower, time.
+        Per iteration: upper, lower (certified or −inf), heuristic lower, time.
     method : str
         Which driver produced the result.
     beta : float
     time : float
         Wall-clock seconds.
     info : dict
-        Driver-specific extras (t of the epigraph form, Frank-Wolfe gap, oracle value, ...).
+        Driver-specific extras: ``heuristic_lower``, ``oracle_bound`` (the
+        :class:`~cvxrelu.oracle.OracleBound` of the final certificate), ``t``, ``fw_gap``, …
+    certified : bool, optional
+        Whether ``lower`` is a certified bound; defaults to ``exact_oracle``.
+    message : str
+        A sentence explaining the status when it is not "optimal".
     """
 
     network: ReLUNetwork
     upper: float
     lower: float
-    status: str
+    status: Status
     exact_oracle: bool
     history: list = field(default_factory=list)
     method: str = ""
     beta: float = float("nan")
     time: float = 0.0
     info: dict = field(default_factory=dict)
+    certified: bool | None = None
+    message: str = ""
+
+    def __post_init__(self):
+        self.status = Status(str(self.status))
+        self.upper = float(self.upper)
+        self.lower = float(self.lower)
+        if self.certified is None:
+            self.certified = bool(self.exact_oracle)
+        self.certified = bool(self.certified) and bool(np.isfinite(self.lower))
+        if not self.certified:
+            if np.isfinite(self.lower):
+                self.info.setdefault("heuristic_lower", self.lower)
+            self.lower = -np.inf
+        elif self.lower > self.upper:
+            slack = _ROUNDING * max(abs(self.upper), abs(self.lower), 1e-300)
+            if self.lower > self.upper + slack:
+                raise CertificateError(
+                    f"{self.method or 'certificate'}: the certified lower bound {self.lower!r} "
+                    f"exceeds the network's objective {self.upper!r}; this is a bug in "
+                    "cvxrelu (the oracle's upper bound ω̄ is not valid), please report it.")
+            self.lower = self.upper  # rounding only
 
     @property
     def gap(self) -> float:
-        """upper − lower (≥ 0 up to rounding; a negative gap would be a bug)."""
+        """upper − lower (≥ 0; ``inf`` when the lower bound is not certified)."""
         return self.upper - self.lower
 
     @property
-    def rel_gap(self) -> float:
-        """(upper − lower) / max(|upper|, 1e-300)."""
+    def certified_rel_gap(self) -> float:
+        """(upper − lower)/max(|upper|, 1e-300) with the certified lower bound (``inf`` when
+        there is none)."""
+        if not self.certified:
+            return np.inf
         return self.gap / max(abs(self.upper), 1e-300)
 
     @property
-    def certified(self) -> bool:
-        """Whether ``lower`` is a certified lower bound (exact oracle)."""
-        return bool(self.exact_oracle)
+    def rel_gap(self) -> float:
+        """Alias of :attr:`certified_rel_gap` (there is no other gap)."""
+        return self.certified_rel_gap
 
     @property
     def iterations(self) -> int:
@@ -106,25 +198,50 @@ class SolveResult:
         return np.array([[h.iteration, h.upper, h.lower, h.time] for h in self.history])
 
     def summary(self) -> str:
-        kind = "certified" if self.certified else "heuristic, NOT certified"
+        ob = self.info.get("oracle_bound")
+        how = f", ω̄ by {ob.method}" if ob is not None and getattr(ob, "method", "") else ""
+        if self.certified:
+            low = f"  lower (certified dual bound{how}) = {self.lower:.10g}"
+        else:
+            h = self.info.get("heuristic_lower", np.nan)
+            low = (f"  lower: none certified (NOT certified heuristic value {h:.10g}, "
+                   "not a bound)")
         lines = [
-            f"{self.method or 'result'}: status={self.status}",
+            f"{self.method or 'result'}: status={self.status.value}",
             f"  upper (network objective) = {self.upper:.10g}",
-            f"  lower (dual bound, {kind}) = {self.lower:.10g}",
-            f"  gap = {self.gap:.3e} (relative {self.rel_gap:.3e})",
+            low,
+            f"  certified gap = {self.gap:.3e} (relative {self.certified_rel_gap:.3e})",
             f"  network: {self.network!r}, beta = {self.beta:g}, "
             f"{self.iterations} iterations, {self.time:.3f} s",
         ]
+        if self.message:
+            lines.append(f"  {self.message}")
         return "\n".join(lines)
 
     def __repr__(self) -> str:
-        return (f"SolveResult(method={self.method!r}, status={self.status!r}, "
-                f"upper={self.upper:.8g}, lower={self.lower:.8g}, rel_gap={self.rel_gap:.2e}, "
+        return (f"SolveResult(method={self.method!r}, status={self.status.value!r}, "
+                f"upper={self.upper:.8g}, lower={self.lower:.8g}, "
+                f"certified_rel_gap={self.certified_rel_gap:.2e}, certified={self.certified}, "
                 f"exact_oracle={self.exact_oracle}, neurons={self.network.n_neurons}, "
                 f"iterations={self.iterations}, time={self.time:.3f}s)")
 
 
 Certificate = SolveResult
+
+
+def as_network(network) -> ReLUNetwork:
+    """A :class:`ReLUNetwork` from a ReLUNetwork, a torch Sequential, or a (W1, W2) pair."""
+    if isinstance(network, ReLUNetwork):
+        return network
+    if is_torch_module(network):
+        return ReLUNetwork.from_torch(network)
+    if isinstance(network, (tuple, list)) and len(network) == 2:
+        return ReLUNetwork(*network)
+    if hasattr(network, "network") and isinstance(getattr(network, "network"), ReLUNetwork):
+        return network.network  # a SolveResult or an estimator holding one
+    raise InvalidInputError(
+        "network must be a cvxrelu.ReLUNetwork, a (W1, W2) pair, or torch.nn.Sequential("
+        f"Linear(d, m, bias=False), ReLU(), Linear(m, c, bias=False)); got {type(network)!r}.")
 
 
 def dual_value(Z: np.ndarray, Y: np.ndarray) -> float:
@@ -133,10 +250,11 @@ def dual_value(Z: np.ndarray, Y: np.ndarray) -> float:
 
 
 def scaled_dual_bound(Z: np.ndarray, Y: np.ndarray, beta: float, omega: float):
-    """Best dual value along the ray {sZ : 0 ≤ s ≤ β/ω}, where ω = ω(Z) is the oracle value.
+    """Best dual value along the ray {sZ : 0 ≤ s ≤ β/ω}, where ω ≥ ω(Z).
 
     Every such sZ satisfies ‖(sZ)ᵀ(Xu)_+‖ ≤ β for all ‖u‖ ≤ 1, so it is feasible for (11)
-    and its value s⟨Z, Y⟩ − ½s²‖Z‖² is a lower bound on p*. The best s is
+    and its value s⟨Z, Y⟩ − ½s²‖Z‖² is a lower bound on p* — *if* ω is an upper bound on
+    ω(Z) (the exact value, or ω̄ of :meth:`~cvxrelu.oracle.DualOracle.bound`). The best s is
     ⟨Z, Y⟩/‖Z‖² clipped to [0, β/ω]. Returns (bound, s).
     """
     zz = float(np.sum(Z * Z))
@@ -148,10 +266,86 @@ def scaled_dual_bound(Z: np.ndarray, Y: np.ndarray, beta: float, omega: float):
     return s * zy - 0.5 * s * s * zz, s
 
 
-def final_status(rel_gap: float, tol: float, exact: bool, default: str) -> str:
-    """"optimal" when the relative gap is within tol and the oracle was exact, else
-    ``default``; a heuristic oracle proves nothing, so its results never read "optimal"."""
+def final_status(rel_gap: float, tol: float, exact: bool, default) -> Status:
+    """``OPTIMAL`` when the relative gap is within tol and the lower bound is certified
+    (``exact``); ``NOT_CERTIFIED`` when it is not; else ``default`` (a :class:`Status` or its
+    value)."""
     if not exact:
-        head = "heuristic_gap_closed" if rel_gap <= tol else default
-        return head + " (heuristic lower bound, not certified)"
-    return "optimal" if rel_gap <= tol else default
+        return Status.NOT_CERTIFIED
+    return Status.OPTIMAL if rel_gap <= tol else Status(str(default))
+
+
+def _rel(upper: float, lower: float) -> float:
+    return (upper - lower) / max(abs(upper), 1e-300)
+
+
+def conclude(oracle, Z, Y, beta, *, upper, certified_lower=-np.inf, heuristic_lower=None,
+             stop_status, tol, time_left=None, oracle_time_limit=None, oracle_budget=None,
+             warm=None, evaluated_exactly=False, precomputed=None):
+    """The final certificate of a driver: one call of ``oracle.bound`` at the residual Z.
+
+    Parameters
+    ----------
+    oracle : DualOracle
+    Z : ndarray (n, c)
+        Residual Y − f(X) of the network attaining ``upper`` (its dual point).
+    upper : float
+        That network's objective (5).
+    certified_lower : float
+        Best lower bound already certified during the iterations (exact oracle), or −inf.
+    heuristic_lower : float, optional
+        Best value the heuristic oracle produced (never a bound); only used to detect an
+        oracle failure (a value above ``upper``).
+    stop_status : Status
+        Why the iterations stopped. ``OPTIMAL`` here means "the iterations' gap closed".
+    time_left : float, optional
+        Seconds left of the driver's ``time_limit``; the oracle gets
+        ``oracle_time_limit`` if given, else this (else 60 s).
+    evaluated_exactly : bool
+        The exact oracle already evaluated ω at this very Z (its lower bound is in
+        ``certified_lower``): the call is skipped.
+    precomputed : OracleBound, optional
+        ``oracle.bound(Z)`` already computed by the driver at this Z: used instead of a call.
+
+    Returns
+    -------
+    (lower, status, message, oracle_bound)
+        ``lower`` is certified; ``oracle_bound`` is the :class:`~cvxrelu.oracle.OracleBound`
+        (None when skipped).
+    """
+    ob = None
+    lower = float(certified_lower)
+    if precomputed is not None:
+        ob = precomputed
+        lower = max(lower, scaled_dual_bound(Z, Y, beta, ob.upper)[0])
+    elif not evaluated_exactly:
+        limit = oracle_time_limit
+        if limit is None:
+            limit = 60.0 if time_left is None else time_left
+        limit = max(float(limit), 1e-3)
+        ob = oracle.bound(Z, time_limit=limit, node_budget=oracle_budget, warm=warm)
+        if not (np.isfinite(ob.upper) and ob.upper >= 0):
+            raise CertificateError(f"the oracle returned an invalid upper bound ω̄ = "
+                                   f"{ob.upper!r}; please report this.")
+        lower = max(lower, scaled_dual_bound(Z, Y, beta, ob.upper)[0])
+    rel = _rel(upper, lower)
+    fail = (heuristic_lower is not None and np.isfinite(heuristic_lower)
+            and heuristic_lower > upper + _ROUNDING * 10 * max(abs(upper), 1e-300))
+    if rel <= tol:
+        return lower, Status.OPTIMAL, "", ob
+    if fail:
+        msg = (f"the heuristic dual oracle failed to find the most violated direction: its "
+               f"value {heuristic_lower:.10g} lay above the network's objective "
+               f"{upper:.10g} (a negative gap), so it was discarded; the certified relative "
+               f"gap is {rel:.3e}. Pass warm_start= (e.g. an SGD network) or raise "
+               "oracle_time_limit / oracle_budget.")
+        return lower, Status.ORACLE_FAILED, msg, ob
+    if stop_status == Status.OPTIMAL:
+        msg = (f"the iterations' oracle found no violated direction, but the certified bound "
+               f"ω̄ = {ob.upper if ob is not None else float('nan'):.6g} leaves a relative gap "
+               f"of {rel:.3e} > tol = {tol:g}; raise oracle_time_limit / oracle_budget.")
+        return lower, Status.NOT_CERTIFIED, msg, ob
+    msgs = {Status.MAX_ITERS: "max_iters reached", Status.TIME_LIMIT: "time_limit reached",
+            Status.STALLED: "no progress", Status.T_SOLVED: "the budget-t sub-problem is solved"}
+    msg = f"{msgs.get(stop_status, str(stop_status))}; certified relative gap {rel:.3e}."
+    return lower, Status(str(stop_status)), msg, ob
