@@ -87,11 +87,11 @@ def test_nonsmooth_losses_give_valid_bounds(name, figure1_data):
     T = _targets(name, Y)
     beta = 0.1
     p = cr.bidual(X, T, beta, loss=name).solve()
-    res = loss_cutting_plane(X, T, beta, loss=name, time_limit=2.0)
+    res = loss_cutting_plane(X, T, beta, loss=name, max_iters=8)   # deterministic work
     assert res.certified
     assert res.lower <= p + 1e-6 * abs(p)       # valid, even though the master is smoothed
     assert p <= res.upper + 1e-6 * abs(p)       # a real network (bidual has ~1e-7 error)
-    assert res.rel_gap < 0.05                   # loose is allowed; this is what 2 s gives
+    assert res.rel_gap < 1e-2    # loose is allowed; measured 3e-5 to 4e-3 after 8 rounds
     assert res.info["smoothed"] and res.info["mu"] > 0
     _check_history(res)
 
