@@ -74,7 +74,13 @@ def loss_dual_bound(loss, Z, Y, beta: float, omega_upper: float) -> tuple[float,
         value = loss.dual_objective(s * Z, Y)
         return value if np.isfinite(value) else -np.inf
 
-    s, lower = _golden_max(g, 0.0, s_max)
+    # −ℓ*(sZ) is concave in s: if it still increases at s_max the maximum is there (the
+    # usual case near the optimum, where Z ≈ Z* and β/ω ≈ 1); else a golden-section search
+    top = g(s_max)
+    if s_max > 0 and top >= g(s_max * (1.0 - 1e-7)):
+        s, lower = s_max, top
+    else:
+        s, lower = _golden_max(g, 0.0, s_max)
     g0 = g(0.0)
     if g0 > lower:
         s, lower = 0.0, g0

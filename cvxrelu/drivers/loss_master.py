@@ -213,7 +213,9 @@ def _newton(m: _Master, V, tol, max_iter=50):
             break
         Hb = loss.hessian_blocks(F, Y)  # (n, c, c)
         s = S.size
-        H4 = np.einsum("ik,il,ijm->kjlm", AS, AS, Hb, optimize=True)
+        # Σ_i (a_iS a_iSᵀ) ⊗ H_i as one BLAS product: A_Sᵀ [a_i ⊗ H_i]_i, shape (s, s, c, c)
+        W = (AS[:, :, None, None] * Hb[:, None, :, :]).reshape(AS.shape[0], -1)
+        H4 = (AS.T @ W).reshape(s, s, c, c).transpose(0, 2, 1, 3).copy()
         ar = np.arange(s)
         H4[ar, :, ar, :] += (beta / nS)[:, None, None] * (
             eye[None] - Vh[:, :, None] * Vh[:, None, :])
