@@ -196,6 +196,50 @@ def test_heuristic_oracle_keeps_a_certified_lower_bound(spiral_data):
     assert res.info["oracle_exact"] is False
 
 
+def _adam_cross_entropy(X, labels, beta, m=10, steps=400, seed=0):
+    """Plain full-batch Adam on (76) with cross-entropy, in torch (independent of cvxrelu)."""
+    import torch
+
+    torch.manual_seed(seed)
+    Xt, yt = torch.as_tensor(X), torch.as_tensor(labels)
+    W1 = (torch.randn(X.shape[1], m, dtype=torch.float64) / 2).requires_grad_(True)
+    W2 = (torch.randn(m, 3, dtype=torch.float64) / np.sqrt(m)).requires_grad_(True)
+    opt = torch.optim.Adam([W1, W2], lr=1e-2)
+
+    def objective():
+        F = torch.relu(Xt @ W1) @ W2
+        return torch.nn.functional.cross_entropy(F, yt, reduction="sum") + 0.5 * beta * (
+            (W1 ** 2).sum() + (W2 ** 2).sum())
+
+    for _ in range(steps):
+        opt.zero_grad()
+        obj = objective()
+        obj.backward()
+        opt.step()
+    with torch.no_grad():
+        return float(objective()), cr.ReLUNetwork(W1.detach().numpy(), W2.detach().numpy())
+
+
+def test_rank_four_lower_bound_is_certified_and_below_adam():
+    """rank(X) = 4: heuristic cuts, spectral ω̄ during the iterations, one DualOracle.bound at
+    the end. The lower bound must lie below every network's objective (Adam's here); warm
+    started from Adam's network, the driver can only improve on it."""
+    pytest.importorskip("torch")
+    rng = np.random.default_rng(7)
+    X = rng.standard_normal((20, 4))
+    labels = (X[:, 0] * X[:, 1] > 0).astype(int) + (X[:, 2] > 0.5)
+    beta = 0.5
+    adam, adam_net = _adam_cross_entropy(X, labels, beta)
+    res = loss_cutting_plane(X, labels, beta, loss="cross_entropy", max_iters=40, seed=0)
+    assert res.certified and res.info["oracle_exact"] is False
+    assert res.lower <= adam and res.lower <= res.upper
+    _check_history(res)
+    warm = loss_cutting_plane(X, labels, beta, loss="cross_entropy", max_iters=40, seed=0,
+                              warm_start=adam_net)
+    assert warm.upper <= adam * (1 + 1e-12)
+    assert warm.lower <= warm.upper
+
+
 # ------------------------------------------------------------------------- master
 
 

@@ -162,7 +162,7 @@ def _warm_columns(warm_start, basis, d, c):
 def loss_cutting_plane(X, Y, beta, *, loss, tol: float = 1e-6, max_iters: int = 200,
                        time_limit: float | None = None, n_cuts: int = 8,
                        oracle: str = "auto", warm_start=None, progress: bool = False,
-                       seed=None) -> SolveResult:
+                       seed=None, oracle_time_limit: float | None = None) -> SolveResult:
     """Train a two-layer ReLU network with loss ℓ to global optimality by column generation.
 
     Solves (76) = (79) (App. A.6) for any loss of :mod:`cvxrelu.losses` with a conjugate:
@@ -188,9 +188,11 @@ def loss_cutting_plane(X, Y, beta, *, loss, tol: float = 1e-6, max_iters: int = 
     n_cuts : int
         Columns added per round (the oracle's best distinct cells).
     oracle : {"auto", "exact", "heuristic"}
-        Dual oracle for the cuts; "auto" is exact for rank(X) ≤ 3. The lower bound always
-        uses the certified ω̄ of ``DualOracle.bound`` (exact for rank ≤ 3, a loose spectral
-        bound above), so it is a certified lower bound for every rank.
+        Dual oracle for the cuts; "auto" is exact for rank(X) ≤ 3, and then every
+        iteration's lower bound uses the exact ω(Z). Otherwise the iterations' lower bounds
+        use the spectral bound ω̄ = ‖Z‖₂‖X‖₂ (certified, loose) and, at the end, one call of
+        ``DualOracle.bound`` at the best network's dual point gives the final certified ω̄
+        (tighter when the oracle's bound is). Either way ``lower`` is certified.
     warm_start : ReLUNetwork or torch module, optional
         Its neurons become the initial columns and its second layer the initial master
         point (e.g. the network of a previous β on a regularization path).
@@ -198,6 +200,9 @@ def loss_cutting_plane(X, Y, beta, *, loss, tol: float = 1e-6, max_iters: int = 
         tqdm bar; iterations are logged at DEBUG on the ``"cvxrelu"`` logger either way.
     seed : None or int
         Randomness of the heuristic oracle (rank ≥ 4).
+    oracle_time_limit : float, optional
+        Seconds for the final ``DualOracle.bound`` call when the oracle is not exact
+        (default: what is left of ``time_limit``, else 60 s).
 
     Returns
     -------
@@ -240,12 +245,14 @@ def loss_cutting_plane(X, Y, beta, *, loss, tol: float = 1e-6, max_iters: int = 
     oracle = check_choice(oracle, ("auto", "exact", "heuristic"), "oracle")
     with _single_thread():
         orc = DualOracle(X, method=oracle, seed=seed)
+        if oracle_time_limit is not None:
+            oracle_time_limit = _positive(oracle_time_limit, "oracle_time_limit")
         return _column_generation(X, Yp, beta, lo, orc, tol, max_iters, time_limit, n_cuts,
-                                  warm_start, progress, t0)
+                                  warm_start, progress, t0, oracle_time_limit)
 
 
 def _column_generation(X, Yp, beta, lo, orc, tol, max_iters, time_limit, n_cuts, warm_start,
-                       progress, t0):
+                       progress, t0, oracle_time_limit):
     n, d = X.shape
     c = Yp.shape[1]
     cols = _LossColumns(orc.Xr, c)
@@ -263,7 +270,9 @@ def _column_generation(X, Yp, beta, lo, orc, tol, max_iters, time_limit, n_cuts,
     bar = _Bar(progress, f"loss_cutting_plane[{lo.name}]")
     history = []
     best_upper, best_lower = np.inf, -np.inf
-    best_V, best_U = cols.V.copy(), cols.U.copy()
+    best_V, best_U, best_Z = cols.V.copy(), cols.U.copy(), None
+    x_norm = float(np.linalg.norm(orc.Xr, 2)) if orc.Xr.size else 0.0
+    best_heur, heur_closed, heur = -np.inf, 0, np.nan
     status = "max_iters"
     omega_bar = np.nan
     stalls = 0
@@ -274,13 +283,22 @@ def _column_generation(X, Yp, beta, lo, orc, tol, max_iters, time_limit, n_cuts,
     for it in range(1, max_iters + 1):
         F = cols.A @ cols.V
         Z = lo.into_domain(master_loss.dual_point(F, Yp), Yp)  # ∇ℓ_(μ)(F) ∈ dom ℓ*
-        vals, Ur = orc.reduced(Z, n_cuts)
-        # the certified ω̄ (exact maximum for rank ≤ 3, spectral bound above)
-        omega_bar = float(vals[0]) if orc.exact else orc.bound(Z).upper
+        warm = None
+        if not orc.exact and cols.K:  # the current neurons start the heuristic ascent
+            warm = cols.U[:, np.any(cols.V != 0.0, axis=1)]
+            warm = warm if warm.shape[1] else None
+        vals, Ur = orc.reduced(Z, n_cuts, warm)
+        # a certified ω̄ ≥ ω(Z): the exact maximum for rank ≤ 3; the spectral bound
+        # ‖Z‖₂‖X‖₂ otherwise (the final certificate below calls DualOracle.bound once)
+        omega_bar = float(vals[0]) if orc.exact else max(
+            float(vals[0]), float(np.linalg.norm(Z, 2)) * x_norm)
         lower, _ = loss_dual_bound(lo, Z, Yp, beta, omega_bar)
+        if not orc.exact:  # NOT a bound (the heuristic may miss ω): a stopping test only
+            heur = loss_dual_bound(lo, Z, Yp, beta, float(vals[0]))[0]
+            best_heur = max(best_heur, heur)
         upper = lo.value(F, Yp) + beta * float(np.sum(np.linalg.norm(cols.V, axis=1)))
         if upper < best_upper:
-            best_upper, best_V, best_U = upper, cols.V.copy(), cols.U.copy()
+            best_upper, best_V, best_U, best_Z = upper, cols.V.copy(), cols.U.copy(), Z
         best_lower = max(best_lower, lower)
         elapsed = time.perf_counter() - t0
         rec = IterationRecord(it, best_upper, best_lower, elapsed, cols.K, omega_bar)
@@ -291,6 +309,14 @@ def _column_generation(X, Yp, beta, lo, orc, tol, max_iters, time_limit, n_cuts,
         if rel <= tol:
             status = "optimal"
             break
+        if not orc.exact:
+            # the heuristic's gap must stay closed over 3 rounds (fresh random starts each)
+            closed = best_upper - best_heur <= tol * max(abs(best_upper), 1e-300)
+            heur_closed = heur_closed + 1 if closed else 0
+            best_heur = -np.inf if closed else best_heur  # re-test on the next rounds
+            if heur_closed >= 3:
+                status = "stalled"  # the heuristic finds nothing to add; certify below
+                break
         if time_limit is not None and elapsed > time_limit:
             status = "time_limit"
             break
@@ -324,12 +350,26 @@ def _column_generation(X, Yp, beta, lo, orc, tol, max_iters, time_limit, n_cuts,
     network = cols.network(orc.basis, best_V, best_U)
     upper = network.objective(X, Yp, beta, lo)  # the reported value is the network's own
     rel = (upper - best_lower) / max(abs(upper), 1e-300)
+    final_bound = None
+    if not orc.exact and rel > tol and best_Z is not None:
+        # one certified ω̄ from the oracle's bound at the best network's dual point
+        limit = oracle_time_limit
+        if limit is None:
+            left = None if time_limit is None else time_limit - (time.perf_counter() - t0)
+            limit = 60.0 if left is None else max(left, 1e-3)
+        Uw = best_U[:, np.any(best_V != 0.0, axis=1)]
+        final_bound = orc.bound(best_Z, time_limit=limit,
+                                warm=orc.basis @ Uw if Uw.shape[1] else None)
+        low, _ = loss_dual_bound(lo, best_Z, Yp, beta, float(final_bound.upper))
+        best_lower = max(best_lower, low)
+        rel = (upper - best_lower) / max(abs(upper), 1e-300)
     res = SolveResult(
         network=network, upper=upper, lower=best_lower,
         status=final_status(rel, tol, True, status if rel > tol else "optimal"),
         exact_oracle=True, history=history, method=f"loss_cutting_plane[{lo.name}]",
         beta=beta, time=time.perf_counter() - t0,
         info={"loss": lo.name, "oracle_value": omega_bar, "oracle_exact": orc.exact,
+              "oracle_bound": final_bound, "heuristic_lower": heur,
               "n_columns": cols.K, "rank": orc.rank, "mu": mu, "smoothed": not smooth})
     logger.info("%s finished: %s, upper %.10g, lower %.10g, rel gap %.2e, %d it, %.3fs",
                 res.method, res.status, res.upper, res.lower, res.rel_gap, res.iterations,
