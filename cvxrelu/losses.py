@@ -271,8 +271,9 @@ class Loss:
         if self.smooth:
             return self
         raise UnsupportedError(
-            f"loss {self.name!r} is not smooth and has no smoothing; register a smooth loss or "
-            f"give its gradient Lipschitz constant.")
+            f"loss {self.name!r} is not smooth and has no smoothing, so the drivers' master "
+            f"cannot minimize it; for a smooth user loss pass grad=... to register/UserLoss "
+            f"(or subclass Loss with smooth = True), else use cr.bidual(..., loss=...).")
 
     def smoothing_gap(self, Y) -> float:
         """Bound on (ℓ − ℓ_μ)/μ over all F for :meth:`smoothed` (0 for smooth losses)."""

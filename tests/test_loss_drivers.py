@@ -176,6 +176,10 @@ def test_bad_inputs_raise_clear_errors(spiral_data):
     no_conj = L.UserLoss("pin", lambda p, T: cp.sum(cp.abs(p - T)))
     with pytest.raises(UnsupportedError, match="conjugate"):
         loss_cutting_plane(X, Y, 0.1, loss=no_conj)
+    no_grad = L.UserLoss("sq", lambda p, T: 0.5 * cp.sum_squares(p - T),
+                         conjugate=lambda Z, T: 0.5 * np.sum(Z ** 2) + np.sum(Z * T))
+    with pytest.raises(UnsupportedError, match="not smooth"):
+        loss_cutting_plane(X, Y, 0.1, loss=no_grad)
     with pytest.raises(InvalidInputError, match="tol"):
         loss_cutting_plane(X, Y, 0.1, loss="cross_entropy", tol=-1)
     with pytest.raises(InvalidInputError, match="n_cuts"):
