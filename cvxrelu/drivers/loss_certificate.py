@@ -88,12 +88,18 @@ def loss_dual_bound(loss, Z, Y, beta: float, omega_upper: float) -> tuple[float,
 
 
 def certify_loss(net, X, Y, beta, loss, oracle: str = "auto", tol: float = 1e-6,
-                 seed=None) -> SolveResult:
+                 seed=None, *, oracle_time_limit: float | None = None,
+                 oracle_budget: int | None = None) -> SolveResult:
     """Upper bound (the network's objective with ``loss``) and a dual lower bound (79).
 
-    Parameters are those of :func:`cvxrelu.certify`; ``net`` is a ReLUNetwork. Raises
-    UnsupportedError for a loss without a conjugate (a user callable registered without
-    ``conjugate=``): then only the upper bound is known.
+    Parameters are those of :func:`cvxrelu.certify`; ``net`` is a ReLUNetwork.
+    ``oracle_time_limit`` (seconds, default 60) and ``oracle_budget`` (nodes) bound the one
+    call of :meth:`DualOracle.bound`; stopped early it still returns a valid ω̄, so the lower
+    bound stays certified (only looser). ``exact_oracle`` is True because the bound divides
+    by that certified ω̄; ``info["oracle_exact"]`` says whether ω̄ was the exact maximum.
+
+    Raises UnsupportedError for a loss without a conjugate (a user callable registered
+    without ``conjugate=``): then only the upper bound is known.
     """
     from ..losses import get_loss
 
@@ -115,7 +121,10 @@ def certify_loss(net, X, Y, beta, loss, oracle: str = "auto", tol: float = 1e-6,
     Z = lo.into_domain(lo.dual_point(F, Yp), Yp)
     oracle = check_choice(oracle, ("auto", "exact", "heuristic"), "oracle")
     orc = DualOracle(X, method=oracle, seed=seed)
-    ob = orc.bound(Z)            # certified ω̄ ≥ ω(Z) for every rank
+    # certified ω̄ ≥ ω(Z) for every rank (anytime: a budget only loosens it); the network's
+    # neurons start the search
+    ob = orc.bound(Z, time_limit=60.0 if oracle_time_limit is None else oracle_time_limit,
+                   node_budget=oracle_budget, warm=net.W1 if net.n_neurons else None)
     omega = ob.upper
     lower, s = loss_dual_bound(lo, Z, Yp, beta, omega)
     elapsed = time.perf_counter() - t0
@@ -128,5 +137,6 @@ def certify_loss(net, X, Y, beta, loss, oracle: str = "auto", tol: float = 1e-6,
         network=net, upper=upper, lower=lower, status=status, exact_oracle=True,
         history=[IterationRecord(1, upper, lower, elapsed, net.n_neurons, omega)],
         method=f"certify[{lo.name}]", beta=beta, time=elapsed,
-        info={"oracle_value": omega, "oracle_lower": ob.lower, "oracle_exact": ob.exact, "oracle_method": ob.method,
-              "s": s, "loss": lo.name, "rank": orc.rank})
+        info={"oracle_value": omega, "oracle_lower": ob.lower, "oracle_exact": ob.exact,
+              "oracle_method": ob.method, "oracle_bound": ob, "s": s, "loss": lo.name,
+              "rank": orc.rank})
