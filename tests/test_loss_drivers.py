@@ -312,3 +312,28 @@ def test_group_soft_threshold_and_kkt():
     V = np.array([[2.0, 0.0], [0.0, 0.0]])
     assert master_kkt_residual(G, V, 1.0) == pytest.approx(0.0, abs=1e-15)
     assert master_kkt_residual(2 * G, V, 1.0) == pytest.approx(1.0)
+
+
+def test_units_scaling_identity_and_tiny_beta(figure1_data):
+    """p*(X, bY, bβ) = b² p*(X, Y, β) for the squared loss (targets in units of 1e3 and
+    1e-3); and a certified tiny-β cross-entropy solve, where Clarabel's bidual fails."""
+    X, Y = figure1_data
+    base = loss_cutting_plane(X, Y, 0.1, loss="squared", tol=1e-8)
+    for b in (1e3, 1e-3):
+        res = loss_cutting_plane(X, b * Y, b * 0.1, loss="squared", tol=1e-8)
+        assert res.status == "optimal"
+        assert rel(res.upper, b * b * base.upper) < 1e-7
+        assert res.lower <= b * b * base.upper * (1 + 1e-9)
+    tiny = loss_cutting_plane(X, Y.argmax(1), 1e-4, loss="cross_entropy")
+    assert tiny.status == "optimal" and tiny.certified and tiny.rel_gap <= 1e-6
+    _check_history(tiny)
+
+
+def test_check_bounds_clips_rounding_and_raises_on_a_bug():
+    from cvxrelu.drivers.loss_certificate import check_bounds
+    from cvxrelu.errors import CertificateError
+
+    assert check_bounds(1.0, 2.0, "t") == 1.0
+    assert check_bounds(2.0 * (1 + 1e-14), 2.0, "t") == 2.0
+    with pytest.raises(CertificateError, match="exceeds"):
+        check_bounds(2.0 * (1 + 1e-6), 2.0, "t")

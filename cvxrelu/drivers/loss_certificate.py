@@ -20,11 +20,29 @@ import time
 import numpy as np
 
 from .._validate import as_beta, as_data, as_targets, check_choice
-from ..errors import InvalidInputError, UnsupportedError
+from ..errors import CertificateError, InvalidInputError, UnsupportedError
 from ..oracle import DualOracle
 from .result import IterationRecord, SolveResult, final_status
 
-__all__ = ["certify_loss", "loss_dual_bound"]
+__all__ = ["certify_loss", "loss_dual_bound", "check_bounds"]
+
+#: relative rounding tolerated between a certified lower bound and a network's objective
+ROUNDING = 1e-10
+
+
+def check_bounds(lower: float, upper: float, where: str) -> float:
+    """Return ``lower``, clipped to ``upper`` when it exceeds it by rounding only.
+
+    A certified lower bound above a real network's objective by more than
+    :data:`ROUNDING` (relative) is a bug, never noise: it raises CertificateError.
+    """
+    if lower > upper:
+        if lower - upper > ROUNDING * max(abs(upper), abs(lower), 1e-300):
+            raise CertificateError(
+                f"{where}: the certified lower bound {lower!r} exceeds the network's objective "
+                f"{upper!r}; this is a bug in cvxrelu (please report it).")
+        return upper
+    return lower
 
 
 def _golden_max(g, lo: float, hi: float, iters: int = 80) -> tuple[float, float]:
@@ -127,6 +145,7 @@ def certify_loss(net, X, Y, beta, loss, oracle: str = "auto", tol: float = 1e-6,
                    node_budget=oracle_budget, warm=net.W1 if net.n_neurons else None)
     omega = ob.upper
     lower, s = loss_dual_bound(lo, Z, Yp, beta, omega)
+    lower = check_bounds(lower, upper, f"certify[{lo.name}]")
     elapsed = time.perf_counter() - t0
     rel = (upper - lower) / max(abs(upper), 1e-300)
     # the lower bound divides by the CERTIFIED ω̄, so it is certified for every rank (for

@@ -36,7 +36,7 @@ from ..errors import InvalidInputError, UnsupportedError
 from ..network import ReLUNetwork
 from ..oracle import DualOracle
 from .group_lasso import _single_thread
-from .loss_certificate import loss_dual_bound
+from .loss_certificate import check_bounds, loss_dual_bound
 from .loss_master import solve_loss_master
 from .result import IterationRecord, SolveResult, final_status
 
@@ -299,7 +299,7 @@ def _column_generation(X, Yp, beta, lo, orc, tol, max_iters, time_limit, n_cuts,
         upper = lo.value(F, Yp) + beta * float(np.sum(np.linalg.norm(cols.V, axis=1)))
         if upper < best_upper:
             best_upper, best_V, best_U, best_Z = upper, cols.V.copy(), cols.U.copy(), Z
-        best_lower = max(best_lower, lower)
+        best_lower = check_bounds(max(best_lower, lower), best_upper, "loss_cutting_plane")
         elapsed = time.perf_counter() - t0
         rec = IterationRecord(it, best_upper, best_lower, elapsed, cols.K, omega_bar)
         history.append(rec)
@@ -363,6 +363,8 @@ def _column_generation(X, Yp, beta, lo, orc, tol, max_iters, time_limit, n_cuts,
         low, _ = loss_dual_bound(lo, best_Z, Yp, beta, float(final_bound.upper))
         best_lower = max(best_lower, low)
         rel = (upper - best_lower) / max(abs(upper), 1e-300)
+    best_lower = check_bounds(best_lower, upper, "loss_cutting_plane")
+    rel = (upper - best_lower) / max(abs(upper), 1e-300)
     res = SolveResult(
         network=network, upper=upper, lower=best_lower,
         status=final_status(rel, tol, True, status if rel > tol else "optimal"),
