@@ -44,3 +44,20 @@ def test_loss_certificate_of_a_poor_network_is_loose_but_valid():
     cert = certify_loss(net, X, Y, 0.1, "cross_entropy")
     assert cert.lower <= p <= cert.upper
     assert cert.rel_gap > 1e-2
+
+
+def test_loss_certificate_for_rank_four_uses_the_certified_bound():
+    # rank(X) = 4: ω̄ from DualOracle.bound (a valid upper bound on ω), so the lower bound is
+    # certified; it must lie below the objective of every network (two of them here)
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((15, 4))
+    labels = (X[:, 0] > 0).astype(int) + (X[:, 1] > 0)
+    nets = [cr.ReLUNetwork(rng.standard_normal((4, 6)), rng.standard_normal((6, 3)))
+            for _ in range(2)]
+    certs = [certify_loss(net, X, labels, 0.3, "cross_entropy") for net in nets]
+    for cert in certs:
+        assert cert.certified and cert.info["oracle_exact"] is False
+        assert cert.info["oracle_value"] >= cert.info["oracle_lower"]
+        for net in nets:
+            obj = net.objective(X, np.eye(3)[labels], 0.3, "cross_entropy")
+            assert cert.lower <= obj

@@ -434,3 +434,86 @@ def test_scalar_shaped_user_loss_accepted():
     e = loss.expr(cp.Variable((3, 1)), np.zeros((3, 1)))
     assert e.shape == ()
     assert loss.value(np.ones((3, 1)), np.zeros((3, 1))) == pytest.approx(3.0)
+
+
+# ------------------------------------------------------------------------------ classes
+
+
+def test_losses_are_classes():
+    classes = {"squared": L.SquaredLoss, "cross_entropy": L.CrossEntropyLoss,
+               "logistic": L.LogisticLoss, "hinge": L.HingeLoss,
+               "binary_hinge": L.BinaryHingeLoss, "huber": L.HuberLoss,
+               "absolute": L.AbsoluteLoss}
+    for name, cls in classes.items():
+        inst = getattr(L, name)()
+        assert type(inst) is cls and isinstance(inst, L.Loss)
+        assert inst.name == name
+        assert L.get_loss(name) == inst and hash(L.get_loss(name)) == hash(inst)
+        assert L.get_loss(inst) is inst          # prepared once, passed through
+    assert L.huber(0.5) != L.huber(1.0)
+    assert L.squared() != L.absolute()
+    assert repr(L.huber(0.5)) == "HuberLoss(delta=0.5)"
+    user = L.get_loss(lambda p, Y: cp.sum(cp.abs(p - Y)))
+    assert isinstance(user, L.UserLoss) and not user.supports_conjugate
+
+
+SMOOTH = ["squared", "cross_entropy", "logistic", "huber"]
+
+
+@pytest.mark.parametrize("name", SMOOTH)
+def test_hessian_blocks_match_finite_differences_of_the_gradient(name):
+    loss, Y, _ = make(name, 30)
+    F = np.random.default_rng(31).normal(size=Y.shape) * 2   # a.s. away from Huber's kinks
+    H = loss.hessian_blocks(F, Y)
+    n, c = Y.shape
+    assert H.shape == (n, c, c)
+    h = 1e-6
+    for j in range(c):
+        E = np.zeros_like(F)
+        E[:, j] = h
+        col = (loss.gradient(F + E, Y) - loss.gradient(F - E, Y)) / (2 * h)  # rows separate
+        np.testing.assert_allclose(H[:, :, j], col, atol=1e-6)
+    # the Lipschitz bound dominates every block
+    assert np.max(np.linalg.eigvalsh(H)) <= loss.lipschitz_bound(Y) + 1e-12
+    assert loss.smooth and loss.smoothed(0.1) is loss
+
+
+@pytest.mark.parametrize("name", ["hinge", "binary_hinge", "absolute"])
+def test_smoothings_bracket_the_loss_and_give_dual_points(name):
+    loss, Y, _ = make(name, 32)
+    rng = np.random.default_rng(33)
+    assert not loss.smooth
+    with pytest.raises(UnsupportedError, match="no Hessian"):
+        loss.hessian_blocks(np.zeros_like(Y), Y)
+    for mu in (1.0, 0.1, 1e-3):
+        sm = loss.smoothed(mu)
+        assert sm.smooth
+        for _ in range(5):
+            F = rng.normal(size=Y.shape) * 2
+            v, vs = loss.value(F, Y), sm.value(F, Y)
+            assert vs <= v + 1e-12 <= vs + mu * loss.smoothing_gap(Y) + 2e-12
+            # its gradient is a point of dom ℓ* of the ORIGINAL loss (valid dual bounds)
+            G = sm.gradient(F, Y)
+            assert loss.in_domain(G, Y)
+            np.testing.assert_allclose(G, fd_grad(lambda A: sm.value(A, Y), F, h=1e-7),
+                                       atol=1e-5)
+            assert sm.value(F, Y) == pytest.approx(float(sm.expr(cp.Constant(F), Y).value),
+                                                   rel=1e-9, abs=1e-12)
+            H = sm.hessian_blocks(F, Y)
+            assert np.max(np.linalg.eigvalsh(H)) <= sm.lipschitz_bound(Y) * (1 + 1e-12)
+    # smoothing → the loss as μ → 0
+    F = rng.normal(size=Y.shape)
+    assert loss.smoothed(1e-9).value(F, Y) == pytest.approx(loss.value(F, Y), abs=1e-6)
+
+
+def test_smoothed_hinge_hessian_matches_finite_differences():
+    loss, Y, _ = make("hinge", 34)
+    sm = loss.smoothed(2.0)   # wide quadratic zone: most margins inside it
+    F = np.random.default_rng(35).normal(size=Y.shape)
+    H = sm.hessian_blocks(F, Y)
+    h = 1e-7
+    for j in range(Y.shape[1]):
+        E = np.zeros_like(F)
+        E[:, j] = h
+        col = (sm.gradient(F + E, Y) - sm.gradient(F - E, Y)) / (2 * h)
+        np.testing.assert_allclose(H[:, :, j], col, atol=1e-5)

@@ -1,0 +1,379 @@
+"""Column generation (cutting planes on the dual (79)) for any convex loss ℓ.
+
+The training problem with a loss ℓ convex in the predictions ((76)–(77), App. A.6) has the
+semi-infinite dual (78)–(79)
+
+    p* = max_Z −ℓ*(Z)   s.t.   ‖Zᵀ(X u)_+‖₂ ≤ β   for all ‖u‖₂ ≤ 1.
+
+Restricted to cuts u_1..u_K it is the dual of the group lasso with loss ℓ over the fixed
+neurons (X u_k)_+ (:mod:`.loss_master`). Kelley's method / column generation alternates
+
+1. the master: V = argmin ℓ(A V, Y) + β Σ_k ‖v_k‖ (FISTA + Newton, no CVXPY); its value is
+   the objective (5) with loss ℓ of a real network: an UPPER bound on p*;
+2. the oracle (:class:`~cvxrelu.oracle.DualOracle`, the same cone-constrained PCA as for the
+   squared loss) at the dual point Z = ∇ℓ(A V) (the constraint is symmetric in Z, so this is
+   the oracle at −∇ℓ): its most violated directions become new columns;
+3. the LOWER bound −ℓ*(sZ) ≤ p* with s ≤ min(1, β/ω̄) (:func:`.loss_certificate.loss_dual_bound`)
+   where ω̄ ≥ ω(Z) is certified (``DualOracle.bound``; the exact value for rank(X) ≤ 3).
+
+For the squared loss this is the same method as ``cutting_plane(method="kelley")``.
+Nonsmooth losses (hinge, binary hinge, absolute): the master minimizes the smoothing
+ℓ_μ (``loss.smoothed(mu)``) with μ decreased as the gap closes; ∇ℓ_μ lies in dom ℓ*, so the
+lower bound is a valid bound for the ORIGINAL loss and the upper bound is the original
+objective of a real network. These bounds are valid but converge slowly (the gap shrinks
+with μ and the master gets harder); expect loose gaps for them.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import numpy as np
+
+from .._validate import as_beta, as_data, as_targets, check_choice
+from ..errors import InvalidInputError, UnsupportedError
+from ..network import ReLUNetwork
+from ..oracle import DualOracle
+from .group_lasso import _single_thread
+from .loss_certificate import check_bounds, loss_dual_bound
+from .loss_master import solve_loss_master
+from .result import IterationRecord, SolveResult, final_status
+
+__all__ = ["loss_cutting_plane"]
+
+logger = logging.getLogger("cvxrelu")
+
+
+def _positive(value, name, integer=False):
+    ok = isinstance(value, (int, np.integer)) if integer else isinstance(
+        value, (int, float, np.integer, np.floating))
+    if isinstance(value, bool) or not ok or not np.isfinite(value) or value <= 0:
+        kind = "a positive integer" if integer else "a positive number"
+        raise InvalidInputError(f"{name} must be {kind}; got {value!r}.")
+    return int(value) if integer else float(value)
+
+
+class _Bar:
+    """A tqdm bar with the bounds as postfix when enabled; DEBUG log lines otherwise."""
+
+    def __init__(self, enabled: bool, desc: str):
+        self.bar, self.desc = None, desc
+        if enabled:
+            try:
+                from tqdm.auto import tqdm
+
+                self.bar = tqdm(desc=desc, leave=False)
+            except ImportError:  # pragma: no cover
+                self.bar = None
+
+    def update(self, rec: IterationRecord):
+        rel = rec.gap / max(abs(rec.upper), 1e-300)
+        if self.bar is not None:
+            self.bar.update(1)
+            self.bar.set_postfix(upper=f"{rec.upper:.8g}", lower=f"{rec.lower:.8g}",
+                                 gap=f"{rel:.1e}", refresh=False)
+        logger.debug("%s it %d: upper %.10g lower %.10g rel gap %.2e (%d columns, %.3fs)",
+                     self.desc, rec.iteration, rec.upper, rec.lower, rel, rec.n_neurons,
+                     rec.time)
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+
+
+class _LossColumns:
+    """Collected unit directions (reduced space), their features A = (Xr U)_+ and V."""
+
+    def __init__(self, Xr: np.ndarray, c: int):
+        self.Xr = Xr
+        self.U = np.zeros((Xr.shape[1], 0))
+        self.A = np.zeros((Xr.shape[0], 0))
+        self.V = np.zeros((0, c))
+        self.zero_age = np.zeros(0, dtype=int)
+
+    @property
+    def K(self) -> int:
+        return self.U.shape[1]
+
+    def add(self, Unew: np.ndarray, Vnew=None) -> int:
+        """Append new unit directions (columns of Unew) with a nonzero feature; return count."""
+        added, vrows = [], []
+        for j in range(Unew.shape[1]):
+            nu = np.linalg.norm(Unew[:, j])
+            if nu == 0:
+                continue
+            u = Unew[:, j] / nu
+            if self.K and np.max(self.U.T @ u) > 1 - 1e-13:
+                continue
+            if any(float(u @ w) > 1 - 1e-13 for w in added):
+                continue
+            a = np.maximum(self.Xr @ u, 0.0)
+            if not np.any(a > 0):
+                continue
+            added.append(u)
+            vrows.append(np.zeros(self.V.shape[1]) if Vnew is None else Vnew[j] * nu)
+        if not added:
+            return 0
+        Un = np.column_stack(added)
+        self.U = np.hstack([self.U, Un])
+        self.A = np.hstack([self.A, np.maximum(self.Xr @ Un, 0.0)])
+        self.V = np.vstack([self.V, np.array(vrows)])
+        self.zero_age = np.concatenate([self.zero_age, np.zeros(len(added), dtype=int)])
+        return len(added)
+
+    def screen(self, Z: np.ndarray, beta: float, max_age: int = 2, slack: float = 0.9):
+        """Drop columns with v_k = 0 for ``max_age`` masters whose cut is clearly inactive
+        (‖Zᵀa_k‖ < slack·β); the oracle can bring them back."""
+        if self.K == 0:
+            return
+        zero = ~np.any(self.V != 0.0, axis=1)
+        self.zero_age = np.where(zero, self.zero_age + 1, 0)
+        act = np.linalg.norm(self.A.T @ Z, axis=1)
+        drop = zero & (self.zero_age >= max_age) & (act < slack * beta)
+        if np.any(drop):
+            keep = ~drop
+            self.U, self.A = self.U[:, keep], self.A[:, keep]
+            self.V, self.zero_age = self.V[keep], self.zero_age[keep]
+
+    def network(self, basis: np.ndarray, V: np.ndarray, U: np.ndarray) -> ReLUNetwork:
+        nv = np.linalg.norm(V, axis=1)
+        keep = nv > 0
+        s = np.sqrt(nv[keep])
+        return ReLUNetwork(basis @ (U[:, keep] * s), V[keep] / s[:, None])
+
+
+def _warm_columns(warm_start, basis, d, c):
+    """(reduced directions (r, m), second-layer rows (m, c)) of a warm-start network."""
+    from .certify import as_network
+
+    net = as_network(warm_start)
+    if net.n_features != d or net.n_outputs != c:
+        raise InvalidInputError(
+            f"warm_start has d={net.n_features}, c={net.n_outputs}; the problem has d={d}, "
+            f"c={c} (after the loss prepared Y). Pass a network of matching shape.")
+    Ur = basis.T @ net.W1  # X u = Xr (basisᵀ u) for u in any direction
+    nu = np.linalg.norm(Ur, axis=0)
+    keep = nu > 0
+    # (Xr ū)_+ ‖u_r‖ v = (X u)_+ v with ū = u_r/‖u_r‖; _LossColumns.add multiplies by ‖u_r‖
+    return Ur[:, keep], net.W2[keep]
+
+
+def loss_cutting_plane(X, Y, beta, *, loss, tol: float = 1e-6, max_iters: int = 200,
+                       time_limit: float | None = None, n_cuts: int = 8,
+                       oracle: str = "auto", warm_start=None, progress: bool = False,
+                       seed=None, oracle_time_limit: float | None = None) -> SolveResult:
+    """Train a two-layer ReLU network with loss ℓ to global optimality by column generation.
+
+    Solves (76) = (79) (App. A.6) for any loss of :mod:`cvxrelu.losses` with a conjugate:
+    cross-entropy, logistic, Huber, squared (smooth: certified to ``tol``), hinge, binary
+    hinge, absolute (through a smoothing: valid but usually loose bounds) and user losses
+    registered with ``conjugate=`` (and ``grad=``). See the module docstring.
+
+    Parameters
+    ----------
+    X : array-like, shape (n, d)
+    Y : array-like
+        Targets in any form the loss accepts (``loss.prepare_targets``: labels, one-hot, ±1).
+    beta : float
+        Weight decay β > 0 of (5) (losses summed over samples, never averaged).
+    loss : str, Loss or callable
+        Resolved once by :func:`cvxrelu.losses.get_loss`.
+    tol : float
+        Stop when (upper − lower) ≤ tol·|upper| (relative gap, default 1e-6).
+    max_iters : int
+        Master/oracle rounds.
+    time_limit : float, optional
+        Seconds.
+    n_cuts : int
+        Columns added per round (the oracle's best distinct cells).
+    oracle : {"auto", "exact", "heuristic"}
+        Dual oracle for the cuts; "auto" is exact for rank(X) ≤ 3, and then every
+        iteration's lower bound uses the exact ω(Z). Otherwise the iterations' lower bounds
+        use the spectral bound ω̄ = ‖Z‖₂‖X‖₂ (certified, loose) and, at the end, one call of
+        ``DualOracle.bound`` at the best network's dual point gives the final certified ω̄
+        (tighter when the oracle's bound is). Either way ``lower`` is certified.
+    warm_start : ReLUNetwork or torch module, optional
+        Its neurons become the initial columns and its second layer the initial master
+        point (e.g. the network of a previous β on a regularization path).
+    progress : bool
+        tqdm bar; iterations are logged at DEBUG on the ``"cvxrelu"`` logger either way.
+    seed : None or int
+        Randomness of the heuristic oracle (rank ≥ 4).
+    oracle_time_limit : float, optional
+        Seconds for the final ``DualOracle.bound`` call when the oracle is not exact
+        (default: what is left of ``time_limit``, else 60 s).
+
+    Returns
+    -------
+    SolveResult
+        ``network`` (a :class:`~cvxrelu.network.ReLUNetwork`) with
+        ``network.objective(X, Yp, beta, loss) == upper`` where ``Yp =
+        loss.prepare_targets(Y)``; ``lower`` ≤ p* (certified, see ``oracle``); ``history``
+        has the best bounds of every round (lower ≤ upper throughout); ``status``
+        ``"optimal"`` when the relative gap reached ``tol``, else ``"max_iters"``,
+        ``"time_limit"`` or ``"stalled"``; ``info`` has the loss, the final smoothing μ
+        (nonsmooth losses), the number of columns and whether the oracle was exact.
+
+    Raises
+    ------
+    UnsupportedError
+        A loss without a conjugate (no lower bound could be certified), or a nonsmooth user
+        loss (no smoothing known).
+    """
+    from ..losses import get_loss
+
+    t0 = time.perf_counter()
+    lo = get_loss(loss)
+    if not lo.supports_conjugate:
+        raise UnsupportedError(
+            f"loss {lo.name!r} has no conjugate, so the driver cannot certify a lower bound; "
+            f"register it with conjugate=... (and grad=...), or use cr.bidual(X, Y, beta, "
+            f"loss={lo.name!r}) for small problems.")
+    if not lo.smooth:
+        lo.smoothed(1.0)  # raises a clear UnsupportedError when no smoothing is known
+    X = as_data(X)
+    n, d = X.shape
+    Yp = as_targets(lo.prepare_targets(Y), n)
+    c = Yp.shape[1]
+    beta = as_beta(beta)
+    tol = _positive(tol, "tol")
+    max_iters = _positive(max_iters, "max_iters", integer=True)
+    n_cuts = _positive(n_cuts, "n_cuts", integer=True)
+    if time_limit is not None:
+        time_limit = _positive(time_limit, "time_limit")
+    oracle = check_choice(oracle, ("auto", "exact", "heuristic"), "oracle")
+    with _single_thread():
+        orc = DualOracle(X, method=oracle, seed=seed)
+        if oracle_time_limit is not None:
+            oracle_time_limit = _positive(oracle_time_limit, "oracle_time_limit")
+        return _column_generation(X, Yp, beta, lo, orc, tol, max_iters, time_limit, n_cuts,
+                                  warm_start, progress, t0, oracle_time_limit)
+
+
+def _column_generation(X, Yp, beta, lo, orc, tol, max_iters, time_limit, n_cuts, warm_start,
+                       progress, t0, oracle_time_limit):
+    n, d = X.shape
+    c = Yp.shape[1]
+    cols = _LossColumns(orc.Xr, c)
+    if warm_start is not None:
+        Uw, Vw = _warm_columns(warm_start, orc.basis, d, c)
+        cols.add(Uw, Vw)
+    smooth = lo.smooth
+    # smoothing parameter for nonsmooth losses: ℓ − ℓ_μ ≤ μ·smoothing_gap, kept at ~10 % of
+    # the current gap and decreased as the gap closes
+    sgap = max(lo.smoothing_gap(Yp), 1.0)
+    mu = None if smooth else 0.1 * max(lo.value(np.zeros_like(Yp), Yp), 1e-12) / sgap
+    mu_floor = None if smooth else 1e-9 * max(1.0, float(np.abs(Yp).max()))
+    master_loss = lo if smooth else lo.smoothed(mu)
+    master_tol = 1e-4
+    bar = _Bar(progress, f"loss_cutting_plane[{lo.name}]")
+    history = []
+    best_upper, best_lower = np.inf, -np.inf
+    best_V, best_U, best_Z = cols.V.copy(), cols.U.copy(), None
+    x_norm = float(np.linalg.norm(orc.Xr, 2)) if orc.Xr.size else 0.0
+    best_heur, heur_closed, heur = -np.inf, 0, np.nan
+    status = "max_iters"
+    omega_bar = np.nan
+    stalls = 0
+    if cols.K:
+        sol = solve_loss_master(cols.A, Yp, beta, master_loss, V0=cols.V, tol=master_tol)
+        cols.V = sol.V
+    it = 0
+    for it in range(1, max_iters + 1):
+        F = cols.A @ cols.V
+        Z = lo.into_domain(master_loss.dual_point(F, Yp), Yp)  # ∇ℓ_(μ)(F) ∈ dom ℓ*
+        warm = None
+        if not orc.exact and cols.K:  # the current neurons start the heuristic ascent
+            warm = cols.U[:, np.any(cols.V != 0.0, axis=1)]
+            warm = warm if warm.shape[1] else None
+        vals, Ur = orc.reduced(Z, n_cuts, warm)
+        # a certified ω̄ ≥ ω(Z): the exact maximum for rank ≤ 3; the spectral bound
+        # ‖Z‖₂‖X‖₂ otherwise (the final certificate below calls DualOracle.bound once)
+        omega_bar = float(vals[0]) if orc.exact else max(
+            float(vals[0]), float(np.linalg.norm(Z, 2)) * x_norm)
+        lower, _ = loss_dual_bound(lo, Z, Yp, beta, omega_bar)
+        if not orc.exact:  # NOT a bound (the heuristic may miss ω): a stopping test only
+            heur = loss_dual_bound(lo, Z, Yp, beta, float(vals[0]))[0]
+            best_heur = max(best_heur, heur)
+        upper = lo.value(F, Yp) + beta * float(np.sum(np.linalg.norm(cols.V, axis=1)))
+        if upper < best_upper:
+            best_upper, best_V, best_U, best_Z = upper, cols.V.copy(), cols.U.copy(), Z
+        best_lower = check_bounds(max(best_lower, lower), best_upper, "loss_cutting_plane")
+        elapsed = time.perf_counter() - t0
+        rec = IterationRecord(it, best_upper, best_lower, elapsed, cols.K, omega_bar)
+        history.append(rec)
+        bar.update(rec)
+        gap = best_upper - best_lower
+        rel = gap / max(abs(best_upper), 1e-300)
+        if rel <= tol:
+            status = "optimal"
+            break
+        if not orc.exact:
+            # the heuristic's gap must stay closed over 3 rounds (fresh random starts each)
+            closed = best_upper - best_heur <= tol * max(abs(best_upper), 1e-300)
+            heur_closed = heur_closed + 1 if closed else 0
+            best_heur = -np.inf if closed else best_heur  # re-test on the next rounds
+            if heur_closed >= 3:
+                status = "stalled"  # the heuristic finds nothing to add; certify below
+                break
+        if time_limit is not None and elapsed > time_limit:
+            status = "time_limit"
+            break
+        viol = vals > beta * (1 + 1e-12)
+        added = cols.add(Ur[:, viol]) if np.any(viol) else 0
+        if not smooth:
+            mu_new = max(mu_floor, min(mu, 0.1 * gap / sgap))
+            if added == 0:
+                mu_new = max(mu_floor, min(mu_new, 0.25 * mu))
+            if mu_new < mu:
+                mu, master_loss = mu_new, lo.smoothed(mu_new)
+        if added == 0:
+            # the oracle finds no violated cut: the master is not accurate enough (or, for a
+            # smoothing, μ too large); tighten, and give up after repeated failures
+            if master_tol <= 1e-11 and (smooth or mu <= mu_floor):
+                stalls += 1
+                if stalls >= 2:
+                    status = "stalled"
+                    break
+            master_tol = max(1e-12, master_tol * 1e-2)
+        else:
+            stalls = 0
+            master_tol = min(master_tol, max(1e-11, 1e-2 * rel))
+        remaining = None if time_limit is None else max(time_limit - elapsed, 1e-3)
+        # a smoothing's master gets harder as μ → 0: cap its work (the bounds stay valid)
+        sol = solve_loss_master(cols.A, Yp, beta, master_loss, V0=cols.V, tol=master_tol,
+                                time_limit=remaining, max_iter=20000 if smooth else 3000)
+        cols.V = sol.V
+        cols.screen(lo.into_domain(master_loss.dual_point(cols.A @ cols.V, Yp), Yp), beta)
+    bar.close()
+    network = cols.network(orc.basis, best_V, best_U)
+    upper = network.objective(X, Yp, beta, lo)  # the reported value is the network's own
+    rel = (upper - best_lower) / max(abs(upper), 1e-300)
+    final_bound = None
+    if not orc.exact and rel > tol and best_Z is not None:
+        # one certified ω̄ from the oracle's bound at the best network's dual point
+        limit = oracle_time_limit
+        if limit is None:
+            left = None if time_limit is None else time_limit - (time.perf_counter() - t0)
+            limit = 60.0 if left is None else max(left, 1e-3)
+        Uw = best_U[:, np.any(best_V != 0.0, axis=1)]
+        final_bound = orc.bound(best_Z, time_limit=limit,
+                                warm=orc.basis @ Uw if Uw.shape[1] else None)
+        low, _ = loss_dual_bound(lo, best_Z, Yp, beta, float(final_bound.upper))
+        best_lower = max(best_lower, low)
+        rel = (upper - best_lower) / max(abs(upper), 1e-300)
+    best_lower = check_bounds(best_lower, upper, "loss_cutting_plane")
+    rel = (upper - best_lower) / max(abs(upper), 1e-300)
+    res = SolveResult(
+        network=network, upper=upper, lower=best_lower,
+        status=final_status(rel, tol, True, status if rel > tol else "optimal"),
+        exact_oracle=True, history=history, method=f"loss_cutting_plane[{lo.name}]",
+        beta=beta, time=time.perf_counter() - t0,
+        info={"loss": lo.name, "oracle_value": omega_bar, "oracle_exact": orc.exact,
+              "oracle_bound": final_bound, "heuristic_lower": heur,
+              "n_columns": cols.K, "rank": orc.rank, "mu": mu, "smoothed": not smooth})
+    logger.info("%s finished: %s, upper %.10g, lower %.10g, rel gap %.2e, %d it, %.3fs",
+                res.method, res.status, res.upper, res.lower, res.rel_gap, res.iterations,
+                res.time)
+    return res
