@@ -145,3 +145,41 @@ def as_positive_int(value, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise InvalidInputError(f"{name} must be a positive integer; got {value!r}.")
     return int(value)
+
+
+#: bytes per nonzero of the canonicalized bi-dual that CVXPY's SCIPY backend and Clarabel
+#: hold at their peak (measured: see docs/tutorials/solvers_and_forms.md)
+BYTES_PER_NONZERO = 600.0
+
+
+def program_nonzeros(n: int, P: int, r: int, c: int, form: str, rows: int | None = None) -> float:
+    """Nonzeros of the canonicalized bi-dual (12)/(50) with n samples (``rows`` rows of the
+    pattern matrix, n·K for the CNN), P patterns of rank r and c outputs: the dense fit
+    operator (n × P r per output), plus, for the "inner" form without extreme rays, the cone
+    constraints of both signs (2 rows·r per pattern and output) and for the "paper" form the
+    n²/2 · r(r+1)/2 entries of A_i W A_iᵀ ≥ 0 per pattern."""
+    rows = n if rows is None else rows
+    nnz = float(n) * P * r * c
+    if form == "paper":
+        nnz += P * rows * (rows + 1) / 2 * r * (r + 1) / 2
+    elif form == "inner" or r > 3 or form == "auto":
+        nnz += 2.0 * P * rows * r * c
+    nnz += P * (r + c) * (r + c + 1) * 2.0          # lifted blocks (rays/simplicial)
+    return nnz
+
+
+def check_program_size(n: int, P: int, r: int, c: int, form: str, what: str,
+                       rows: int | None = None, limit: float | None = None) -> None:
+    """Raise PatternLimitError before CVXPY would allocate more than ``limit`` bytes
+    (default :data:`MEMORY_LIMIT_BYTES`) canonicalizing the program."""
+    from .errors import PatternLimitError
+
+    limit = MEMORY_LIMIT_BYTES if limit is None else limit
+    est = BYTES_PER_NONZERO * program_nonzeros(n, P, r, c, form, rows)
+    if est > limit:
+        raise PatternLimitError(
+            f"{what} with P = {P} sign patterns (n = {n}, rank {r}, c = {c}, form {form!r}) "
+            f"would need about {est / 2 ** 30:.1f} GiB inside CVXPY and the solver (limit "
+            f"{limit / 2 ** 30:.1f} GiB), and hours to solve. Use the drivers, which never "
+            "build it: cr.cutting_plane(X, Y, beta) (certified bounds), or fewer patterns: "
+            "patterns=cr.sign_patterns(X, method='sample', n_samples=...) (an upper bound).")
