@@ -63,8 +63,8 @@ CLARABEL_RETRIES = (
 
 #: settings of the verification's retry (see :meth:`cvxrelu.Formulation.solve`)
 TIGHTER = {
-    "CLARABEL": {"tol_gap_abs": 1e-12, "tol_gap_rel": 1e-11, "tol_feas": 1e-11,
-                 "tol_ktratio": 1e-9, "max_iter": 2000},
+    "CLARABEL": {"tol_gap_abs": 1e-11, "tol_gap_rel": 1e-10, "tol_feas": 1e-10,
+                 "max_iter": 2000},
     "SCS": {"eps_abs": 1e-9, "eps_rel": 1e-9, "max_iters": 200_000},
     "MOSEK": {"mosek_params": {"MSK_DPAR_INTPNT_CO_TOL_REL_GAP": 1e-12,
                                "MSK_DPAR_INTPNT_CO_TOL_PFEAS": 1e-12,

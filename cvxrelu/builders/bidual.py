@@ -14,7 +14,8 @@ import logging
 import cvxpy as cp
 import numpy as np
 
-from .._validate import as_beta, as_data, as_targets, check_choice, check_program_size
+from .._validate import (as_beta, as_data, as_targets, check_choice, check_program_size,
+                         lifted_block_counts, warn_sampled)
 from ..arrangements import Arrangement, reduce_rank, sign_patterns
 from ..cells import cell_rays
 from ..errors import InvalidInputError, SolverError
@@ -118,7 +119,9 @@ class BiDual(PenalizedFit):
         arr = resolve_patterns(X, patterns)
         basis = arr.basis
         r, c, P = basis.shape[1], Y.shape[1], arr.n_patterns
-        check_program_size(n, P, r, c, form, "the bi-dual (12)")
+        lifted = form in ("rays", "simplicial") or (form == "auto" and c > 1 and r <= 4)
+        check_program_size(n, P, r, c, form, "the bi-dual (12)",
+                           blocks=[P] if lifted else [])     # ≥ one lifted block per cell
         scale = data_scale(X, Y, loss)                 # solve on data of order one
         Xs, Ys = X / scale.x, Y / scale.y
         Xr = Xs @ basis
@@ -129,6 +132,9 @@ class BiDual(PenalizedFit):
         form = choose_form(form, r, c, cells)
         if form in ("rays", "simplicial") and cells is None:
             cells = cell_rays(Xr, arr.masks)
+        check_program_size(n, P, r, c, form, "the bi-dual (12)",
+                           blocks=lifted_block_counts(cells, form, r))
+        warn_sampled(arr, "the bi-dual (12)")
         blocks = gauge_blocks(Xr, arr.masks, c, form, rays=cells)
         bound = combine_bounds(blocks.bound, arr.exact)
         super().__init__(X, Y, beta, loss=loss, arrangement=arr, scale=scale, form=form,

@@ -19,7 +19,8 @@ import logging
 import cvxpy as cp
 import numpy as np
 
-from .._validate import as_beta, check_choice, check_program_size
+from .._validate import (as_beta, check_choice, check_program_size,
+                         lifted_block_counts, warn_sampled)
 from ..arrangements import sign_patterns
 from ..cells import cell_rays
 from ..conv_network import ConvReLUNetwork
@@ -63,7 +64,9 @@ class ConvBiDual(PenalizedFit):
             arr = resolve_patterns(M, patterns)
         basis = arr.basis
         r, c, P = basis.shape[1], Y.shape[1], arr.n_patterns
-        check_program_size(n, P, r, c, form, "the CNN program (50)", rows=n * K)
+        lifted = form in ("rays", "simplicial") or (form == "auto" and c > 1 and r <= 4)
+        check_program_size(n, P, r, c, form, "the CNN program (50)", rows=n * K,
+                           blocks=[P] if lifted else [])     # ≥ one lifted block per cell
         scale = data_scale(M, Y, loss)                 # solve on data of order one
         Pks, Ms, Ys = Pk / scale.x, M / scale.x, Y / scale.y
         Mr = Ms @ basis
@@ -71,6 +74,9 @@ class ConvBiDual(PenalizedFit):
         if (form in ("rays", "simplicial") and r <= 4) or (form in ("auto", "inner") and r <= 3):
             cells = cell_rays(Mr, arr.masks)
         form = choose_form(form, r, c, cells)
+        check_program_size(n, P, r, c, form, "the CNN program (50)", rows=n * K,
+                           blocks=lifted_block_counts(cells, form, r))
+        warn_sampled(arr, "the CNN program (50)")
         blocks = gauge_blocks(Mr, arr.masks, c, form, rays=cells)
         bound = combine_bounds(blocks.bound, arr.exact)
         super().__init__(imgs, Y, beta, loss=loss, arrangement=arr, scale=scale, form=form,

@@ -210,7 +210,7 @@ class Copositive(Formulation):
                + self._w_tr * self._tr)
         self._scs_problem = cp.Problem(cp.Minimize(obj), self._cons + list(self._extra))
 
-    def _problem_for(self, solver):
+    def solve_problem_for(self, solver):
         return self._scs_problem if str(solver).upper() == "SCS" else self.solve_problem
 
     def _set_internal(self, beta: float, norm: float | None) -> float:
