@@ -174,7 +174,8 @@ def program_nonzeros(n: int, P: int, r: int, c: int, form: str, rows: int | None
 
 
 def check_program_size(n: int, P: int, r: int, c: int, form: str, what: str,
-                       rows: int | None = None, blocks=(), limit: float | None = None) -> None:
+                       rows: int | None = None, blocks=(), limit: float | None = None,
+                       arrangement=None) -> None:
     """Raise PatternLimitError before CVXPY canonicalizes a program that would need more
     than ``limit`` bytes (default :data:`MEMORY_LIMIT_BYTES`) or more than
     :data:`MAX_NONZEROS` nonzeros (minutes of solver time). ``blocks``: the sizes of the
@@ -186,8 +187,15 @@ def check_program_size(n: int, P: int, r: int, c: int, form: str, what: str,
     nnz = program_nonzeros(n, P, r, c, form, rows)
     est = BYTES_PER_NONZERO * nnz + BYTES_PER_BLOCK_PAIR * float(sum(b * b for b in blocks))
     if est > limit or nnz > MAX_NONZEROS:
+        note = ""
+        if arrangement is not None and arrangement.method == "sample":
+            from .arrangements import max_patterns_bound
+
+            note = (f" (exact enumeration is hopeless: up to "
+                    f"{max_patterns_bound(rows or n, r):.3g} patterns for rank {r}; these "
+                    f"are {P} sampled ones)")
         raise PatternLimitError(
-            f"{what} with P = {P} sign patterns (n = {n}, rank {r}, c = {c}, form {form!r}) "
+            f"{what} with P = {P} sign patterns{note} (n = {n}, rank {r}, c = {c}, form {form!r}) "
             f"would need about {est / 2 ** 30:.1f} GiB inside CVXPY and the solver (limit "
             f"{limit / 2 ** 30:.1f} GiB) and {nnz:.2g} nonzeros (at most {MAX_NONZEROS:.0e} "
             "solve in minutes). Use the drivers, which never build it: "

@@ -37,7 +37,7 @@ from ._validate import as_beta
 from .errors import InvalidInputError, SolverError
 from .solvers import run_solver, tighter_settings
 
-__all__ = ["Formulation", "Certificate", "combine_bounds", "verify_rtol"]
+__all__ = ["Formulation", "ValueCertificate", "combine_bounds", "verify_rtol"]
 
 log = logging.getLogger("cvxrelu")
 
@@ -67,7 +67,7 @@ def combine_bounds(set_bound: str, patterns_exact: bool) -> str:
     return "upper" if set_bound in ("exact", "upper") else "unknown"
 
 
-class Certificate:
+class ValueCertificate:
     """What the verification of a solve established: ``lower ≤ p* ≤ upper``.
 
     Attributes
@@ -88,7 +88,7 @@ class Certificate:
         self.upper, self.lower, self.certified, self.checked = upper, lower, certified, checked
 
     def __repr__(self) -> str:
-        return (f"Certificate(lower={self.lower:.10g}, upper={self.upper:.10g}, "
+        return (f"ValueCertificate(lower={self.lower:.10g}, upper={self.upper:.10g}, "
                 f"certified={self.certified}, checked={self.checked!r})")
 
 
@@ -115,7 +115,7 @@ class Formulation:
     variables : dict
         Named CVXPY expressions of the program on the original scale (e.g. ``"V"``, the
         stacked V_i, and ``"F"``, the network's outputs on X).
-    certificate : Certificate or None
+    certificate : ValueCertificate or None
         The bracket established by the last verified solve.
     attempts : list of dict
         Every solver attempt of the last ``solve()`` (solver, settings, outcome); retries
@@ -289,7 +289,10 @@ class Formulation:
         if self._dual_data()[0] is not self.X:
             return -np.inf, False              # CNN with another loss: no oracle wired yet
         from .drivers.loss_certificate import certify_loss
+        from .losses import get_loss
 
+        if not get_loss(self.loss).supports_conjugate:
+            return -np.inf, False              # a user loss without ℓ*: no dual bound
         cert = certify_loss(net, self.X, self.Y, beta, self.loss)
         return (cert.lower, True) if cert.exact_oracle else (-np.inf, False)
 
@@ -311,7 +314,7 @@ class Formulation:
         checks = {"exact": "certified lower <= value <= network objective",
                   "lower": "value <= network objective",
                   "upper": "certified lower <= value"}
-        self.certificate = Certificate(upper, lower, certified,
+        self.certificate = ValueCertificate(upper, lower, certified,
                                        checks[self.bound] + f" (relative tolerance {verify_rtol(solver):.0e})")
         self._network = net
         if self.bound in ("exact", "lower") and value > upper + tol:

@@ -101,12 +101,15 @@ def _wrong_by(monkeypatch, factor):
 @pytest.mark.parametrize("form, factor, what", [("rays", 1.001, "above"),
                                                 ("rays", 0.999, "below"),
                                                 ("paper", 1.01, "above")])
-def test_a_wrong_value_is_refused(monkeypatch, figure1_data, form, factor, what):
+def test_a_wrong_value_is_refused(monkeypatch, caplog, figure1_data, form, factor, what):
     X, Y = figure1_data
     f = cr.bidual(X, Y, 1e-2, form=form)
     _wrong_by(monkeypatch, factor)
-    with pytest.raises(cr.SolverError, match=what) as info:
+    with caplog.at_level("WARNING", logger="cvxrelu"), \
+            pytest.raises(cr.SolverError, match=what) as info:
         f.solve()
+    assert any("tighter settings" in r.getMessage() and r.levelname == "WARNING"
+               for r in caplog.records)
     assert "Checked" in str(info.value)
     assert f.value is None
     assert any("retry" in a["note"] for a in f.attempts)      # tighter settings were tried
@@ -131,7 +134,7 @@ def test_wine_bidual_is_refused_fast():
     t0 = time.perf_counter()
     with pytest.raises(cr.PatternLimitError, match="cutting_plane") as info:
         cr.bidual(X, d.target.astype(float), 1.0)
-    assert "n_samples" in str(info.value)
+    assert "n_samples" in str(info.value) and "hopeless" in str(info.value)
     assert time.perf_counter() - t0 < 5.0
 
 

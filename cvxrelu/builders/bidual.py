@@ -121,7 +121,8 @@ class BiDual(PenalizedFit):
         r, c, P = basis.shape[1], Y.shape[1], arr.n_patterns
         lifted = form in ("rays", "simplicial") or (form == "auto" and c > 1 and r <= 4)
         check_program_size(n, P, r, c, form, "the bi-dual (12)",
-                           blocks=[P] if lifted else [])     # ≥ one lifted block per cell
+                           blocks=[P] if lifted else [],     # ≥ one lifted block per cell
+                           arrangement=arr)
         scale = data_scale(X, Y, loss)                 # solve on data of order one
         Xs, Ys = X / scale.x, Y / scale.y
         Xr = Xs @ basis

@@ -66,7 +66,8 @@ class ConvBiDual(PenalizedFit):
         r, c, P = basis.shape[1], Y.shape[1], arr.n_patterns
         lifted = form in ("rays", "simplicial") or (form == "auto" and c > 1 and r <= 4)
         check_program_size(n, P, r, c, form, "the CNN program (50)", rows=n * K,
-                           blocks=[P] if lifted else [])     # ≥ one lifted block per cell
+                           blocks=[P] if lifted else [],     # ≥ one lifted block per cell
+                           arrangement=arr)
         scale = data_scale(M, Y, loss)                 # solve on data of order one
         Pks, Ms, Ys = Pk / scale.x, M / scale.x, Y / scale.y
         Mr = Ms @ basis
