@@ -145,3 +145,82 @@ def as_positive_int(value, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise InvalidInputError(f"{name} must be a positive integer; got {value!r}.")
     return int(value)
+
+
+#: bytes per nonzero of the canonicalized problem that CVXPY's SCIPY backend and Clarabel
+#: hold at their peak (measured: 217–221 B on sampled-pattern bi-duals, n = 100, P = 400)
+BYTES_PER_NONZERO = 220.0
+#: Clarabel needs minutes beyond this many nonzeros here (measured: 2.2e6 nonzeros, 119 s)
+MAX_NONZEROS = 5e6
+#: CVXPY canonicalizes a stacked PSD constraint of B blocks in memory ∝ B² (measured on the
+#: CNN program (50), c = 2: 34 MB at B = 496, 262 MB at 1 384, 998 MB at 2 720 blocks)
+BYTES_PER_BLOCK_PAIR = 140.0
+
+
+def program_nonzeros(n: int, P: int, r: int, c: int, form: str, rows: int | None = None) -> float:
+    """Nonzeros of the canonicalized bi-dual (12)/(50) with n samples (``rows`` rows of the
+    pattern matrix, n·K for the CNN), P patterns of rank r and c outputs: the dense fit
+    operator (n × P r per output), plus, for the "inner" form without extreme rays (r > 3),
+    the cone constraints of both signs (2 rows·r per pattern and output) and for the "paper"
+    form the rows²/2 · r(r+1)/2 entries of A_i W A_iᵀ ≥ 0 per pattern."""
+    rows = n if rows is None else rows
+    nnz = float(n) * P * r * c
+    if form == "paper":
+        nnz += P * rows * (rows + 1) / 2 * r * (r + 1) / 2
+    elif r > 3:
+        nnz += 2.0 * P * rows * r * c
+    nnz += P * (r + c) * (r + c + 1) * 2.0          # lifted blocks (rays/simplicial)
+    return nnz
+
+
+def check_program_size(n: int, P: int, r: int, c: int, form: str, what: str,
+                       rows: int | None = None, blocks=(), limit: float | None = None,
+                       arrangement=None) -> None:
+    """Raise PatternLimitError before CVXPY canonicalizes a program that would need more
+    than ``limit`` bytes (default :data:`MEMORY_LIMIT_BYTES`) or more than
+    :data:`MAX_NONZEROS` nonzeros (minutes of solver time). ``blocks``: the sizes of the
+    stacked PSD constraints (lifted blocks per ray count), whose canonicalization is
+    quadratic in their number."""
+    from .errors import PatternLimitError
+
+    limit = MEMORY_LIMIT_BYTES if limit is None else limit
+    nnz = program_nonzeros(n, P, r, c, form, rows)
+    est = BYTES_PER_NONZERO * nnz + BYTES_PER_BLOCK_PAIR * float(sum(b * b for b in blocks))
+    if est > limit or nnz > MAX_NONZEROS:
+        note = ""
+        if arrangement is not None and arrangement.method == "sample":
+            from .arrangements import max_patterns_bound
+
+            note = (f" (exact enumeration is hopeless: up to "
+                    f"{max_patterns_bound(rows or n, r):.3g} patterns for rank {r}; these "
+                    f"are {P} sampled ones)")
+        raise PatternLimitError(
+            f"{what} with P = {P} sign patterns{note} (n = {n}, rank {r}, c = {c}, form {form!r}) "
+            f"would need about {est / 2 ** 30:.1f} GiB inside CVXPY and the solver (limit "
+            f"{limit / 2 ** 30:.1f} GiB) and {nnz:.2g} nonzeros (at most {MAX_NONZEROS:.0e} "
+            "solve in minutes). Use the drivers, which never build it: "
+            "cr.cutting_plane(X, Y, beta) (certified bounds), or fewer patterns: "
+            "patterns=cr.sign_patterns(X, method='sample', n_samples=...) (an upper bound).")
+
+
+def lifted_block_counts(cells, form: str, r: int) -> list:
+    """Numbers of lifted PSD blocks per ray count that the "rays"/"simplicial" forms stack
+    (one per cell, or one per simplex of each cell's triangulation)."""
+    if cells is None or form not in ("rays", "simplicial"):
+        return []
+    k = np.asarray(cells.n_rays)
+    if form == "rays":
+        return [int(np.sum(k == v)) for v in np.unique(k)]
+    return [int(np.sum(np.maximum(k - r + 1, 1)))]
+
+
+def warn_sampled(arrangement, what: str) -> None:
+    """The UserWarning of a program over an incomplete set of sign patterns."""
+    import warnings
+
+    if not arrangement.exact:
+        warnings.warn(
+            f"{what} is built over {arrangement.n_patterns} sampled/given sign patterns, not "
+            "all of them: its value is an UPPER bound on the training optimum (or, for a "
+            "relaxation, no bound at all). Use cr.cutting_plane(X, Y, beta) for certified "
+            "bounds.", UserWarning, stacklevel=4)

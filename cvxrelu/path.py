@@ -132,7 +132,8 @@ def _solve_chunk(method, X, Y, betas, arrangement, form, loss, solver, solver_op
            "n_compilations": 0, "build_time": build_time}
     for b in betas:
         f.beta.value = float(b)
-        before = getattr(getattr(f.problem, "_cache", None), "param_prog", None)
+        solved = f.solve_problem_for(solver)          # the problem solve() compiles
+        before = getattr(getattr(solved, "_cache", None), "param_prog", None)
         t = time.perf_counter()
         try:
             # verification recovers a network; with recover=False the values are unverified
@@ -143,7 +144,7 @@ def _solve_chunk(method, X, Y, betas, arrangement, form, loss, solver, solver_op
                 raise
             value, status = np.nan, f"failed: {exc}"
         out["solve_times"].append(time.perf_counter() - t)
-        out["n_compilations"] += int(_compiled(f.problem, before))
+        out["n_compilations"] += int(_compiled(solved, before))
         out["values"].append(value)
         out["statuses"].append(status)
         upper, m, net = np.nan, -1, None

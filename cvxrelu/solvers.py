@@ -10,7 +10,12 @@ import cvxpy as cp
 
 from .errors import InvalidInputError, SolverError, SolverNotInstalledError
 
-__all__ = ["default_solver", "installed_solvers", "mosek_available", "run_solver"]
+import logging
+
+__all__ = ["default_solver", "installed_solvers", "mosek_available", "run_solver",
+           "tighter_settings"]
+
+log = logging.getLogger("cvxrelu")
 
 _PREFERENCE = ("CLARABEL", "MOSEK", "SCS")
 
@@ -56,23 +61,53 @@ CLARABEL_RETRIES = (
 )
 
 
-def _solve_with_retries(problem, solver, kwargs):
+#: settings of the verification's retry (see :meth:`cvxrelu.Formulation.solve`)
+TIGHTER = {
+    "CLARABEL": {"tol_gap_abs": 1e-11, "tol_gap_rel": 1e-10, "tol_feas": 1e-10,
+                 "max_iter": 2000},
+    "SCS": {"eps_abs": 1e-9, "eps_rel": 1e-9, "max_iters": 200_000},
+    "MOSEK": {"mosek_params": {"MSK_DPAR_INTPNT_CO_TOL_REL_GAP": 1e-12,
+                               "MSK_DPAR_INTPNT_CO_TOL_PFEAS": 1e-12,
+                               "MSK_DPAR_INTPNT_CO_TOL_DFEAS": 1e-12}},
+}
+
+
+def tighter_settings(solver: str, given: dict | None = None) -> dict:
+    """Tighter tolerances for ``solver`` than its defaults here (settings the user passed
+    explicitly are kept)."""
+    given = given or {}
+    return {k: v for k, v in TIGHTER.get(str(solver).upper(), {}).items() if k not in given}
+
+
+def _solve_with_retries(problem, solver, kwargs, record=None):
     attempts = [{}]
     if solver == "CLARABEL":
         attempts += [r for r in CLARABEL_RETRIES if not set(r) & set(kwargs)]
-    for extra in attempts:
+    for k, extra in enumerate(attempts):
+        if k:
+            log.warning("%s stopped 'optimal_inaccurate'; retrying with %s", solver, extra)
+            if record is not None:
+                record.append({"solver": solver, "settings": {**kwargs, **extra},
+                               "note": "retry after optimal_inaccurate"})
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*dimension greater than 2.*")
             warnings.filterwarnings("ignore", message="Solution may be inaccurate.*")
             value = problem.solve(solver=solver, **kwargs, **extra)
+        if record is not None and k:
+            record[-1]["outcome"] = problem.status
         if problem.status != cp.OPTIMAL_INACCURATE:
             break
     return value
 
 
-def run_solver(problem: cp.Problem, solver=None, **kwargs) -> float:
+def run_solver(problem: cp.Problem, solver=None, attempts: list | None = None,
+               **kwargs) -> float:
     """Solve ``problem`` and return its value, or raise a :class:`SolverError` that says what
-    happened and what to try. Only the statuses ``optimal`` count as a solution."""
+    happened and what to try. Only the statuses ``optimal`` count as a solution.
+
+    Clarabel runs that end "optimal_inaccurate" are retried with other settings
+    (``CLARABEL_RETRIES``); each retry is logged at WARNING and appended to ``attempts``
+    (a list) when given."""
     if solver is None:
         solver = default_solver()
     if not isinstance(solver, str):
@@ -94,7 +129,7 @@ def run_solver(problem: cp.Problem, solver=None, **kwargs) -> float:
         kwargs.setdefault("eps_rel", 1e-7)
         kwargs.setdefault("max_iters", 100_000)
     try:
-        value = _solve_with_retries(problem, solver, kwargs)
+        value = _solve_with_retries(problem, solver, kwargs, attempts)
     except TypeError as exc:
         raise InvalidInputError(
             f"a solver option was not accepted by {solver} ({exc}); check the keyword "

@@ -14,17 +14,18 @@ import logging
 import cvxpy as cp
 import numpy as np
 
-from .._validate import as_beta, as_data, as_targets, check_choice, check_memory
+from .._validate import (as_beta, as_data, as_targets, check_choice, check_program_size,
+                         lifted_block_counts, warn_sampled)
 from ..arrangements import Arrangement, reduce_rank, sign_patterns
 from ..cells import cell_rays
 from ..errors import InvalidInputError, SolverError
-from ..formulation import Formulation, combine_bounds
+from ..formulation import PenalizedFit, combine_bounds
 from .._scaling import data_scale
 from ..network import ReLUNetwork
 from ..recovery import best_network, network_from_factors, refit_second_layer
 from ..sets import EXACT_MAX_RAYS, FORMS, gauge_blocks
 
-__all__ = ["bidual", "resolve_patterns", "choose_form", "loss_term"]
+__all__ = ["BiDual", "bidual", "resolve_patterns", "choose_form", "loss_term"]
 
 log = logging.getLogger("cvxrelu")
 
@@ -99,7 +100,83 @@ def prepare_targets(Y, n: int, loss):
     return as_targets(Yp, n)
 
 
-def bidual(X, Y, beta, patterns=None, form: str = "auto", loss="squared") -> Formulation:
+class BiDual(PenalizedFit):
+    """The bi-dual (12) (for c = 1 and form "inner": (9); for other losses: (79)).
+
+    Build it with :func:`bidual`. ``problem`` is ½‖Σ_i D_i X V_i − Y‖² + β Σ_i γ_i(V_i) on
+    the original scale (DPP in ``beta``); ``variables["V"]`` stacks V_1 … V_P (each r × c, in
+    the rank-reduced coordinates ``arrangement.basis``), ``variables["F"]`` = Σ_i D_i X V_i.
+    """
+
+    program = "bidual"
+
+    def __init__(self, X, Y, beta, patterns=None, form: str = "auto", loss="squared"):
+        X = as_data(X)
+        n = X.shape[0]
+        Y = prepare_targets(Y, n, loss)
+        beta = as_beta(beta)
+        check_choice(form, ("auto",) + FORMS, "form")
+        arr = resolve_patterns(X, patterns)
+        basis = arr.basis
+        r, c, P = basis.shape[1], Y.shape[1], arr.n_patterns
+        lifted = form in ("rays", "simplicial") or (form == "auto" and c > 1 and r <= 4)
+        check_program_size(n, P, r, c, form, "the bi-dual (12)",
+                           blocks=[P] if lifted else [],     # ≥ one lifted block per cell
+                           arrangement=arr)
+        scale = data_scale(X, Y, loss)                 # solve on data of order one
+        Xs, Ys = X / scale.x, Y / scale.y
+        Xr = Xs @ basis
+        cells = None
+        small = P * n ** max(r - 1, 1) <= 5_000_000    # extreme rays are cheap to find
+        if form in ("rays", "simplicial") or (form in ("auto", "inner") and r <= 3 and small):
+            cells = cell_rays(Xr, arr.masks)
+        form = choose_form(form, r, c, cells)
+        if form in ("rays", "simplicial") and cells is None:
+            cells = cell_rays(Xr, arr.masks)
+        check_program_size(n, P, r, c, form, "the bi-dual (12)",
+                           blocks=lifted_block_counts(cells, form, r))
+        warn_sampled(arr, "the bi-dual (12)")
+        blocks = gauge_blocks(Xr, arr.masks, c, form, rays=cells)
+        bound = combine_bounds(blocks.bound, arr.exact)
+        super().__init__(X, Y, beta, loss=loss, arrangement=arr, scale=scale, form=form,
+                         bound=bound, info={"rank": r, "n_patterns": P,
+                                            "set_bound": blocks.bound, "blocks": blocks,
+                                            "scale": scale})
+        if bound != "exact":
+            log.info("bidual: form %r on %s patterns gives a %s bound", form,
+                     "all" if arr.exact else "a subset of", bound)
+        # fit operator: F = Σ_i D_i Xr V_i = [D_1 Xr | … | D_P Xr] @ V
+        Bx = (arr.masks.T[:, :, None] * Xr[None, :, :]).transpose(1, 0, 2).reshape(n, P * r)
+        F = (blocks.operator.T @ Bx.T).T @ blocks.theta
+        self._blocks, self._basis, self._Xs, self._Ys = blocks, basis, Xs, Ys
+        self._set_terms(loss_term(F, Ys, loss), blocks.penalty, blocks.constraints)
+        # user-facing variables on the original scale: F = y·F_s, V = (y/x)·V_s
+        self.variables = {"V": (scale.y / scale.x) * blocks.V, "F": scale.y * F,
+                          "penalty": (scale.y / scale.x) * blocks.penalty,
+                          "theta": blocks.theta, **blocks.aux}
+        self._assemble()
+
+    def recover(self, refit: bool = True, solver=None) -> ReLUNetwork:
+        """The network of the solution: neurons from the factors of each V_i (Remark 5.1),
+        and with ``refit`` the best second layer over them (a group lasso); the better one."""
+        H, G, _ = self._blocks.factors()
+        Hd = self._basis @ H
+        scale, beta = self.scale, float(self.beta.value)
+        direct = scale.unscale_network(network_from_factors(Hd, G).pruned())
+        refitted = None
+        if refit:
+            try:
+                refitted = scale.unscale_network(refit_second_layer(
+                    self._Xs, self._Ys, scale.beta_internal(beta), Hd, solver=solver,
+                    loss=self.loss))
+            except SolverError as exc:
+                log.warning("second-layer refit failed (%s); using the factorized network", exc)
+        # the refit can only improve on the factorization; keep the best real network
+        empty = ReLUNetwork(np.zeros((self.X.shape[1], 0)), np.zeros((0, self.Y.shape[1])))
+        return best_network([refitted, direct], self.X, self.Y, beta, empty, self.loss)
+
+
+def bidual(X, Y, beta, patterns=None, form: str = "auto", loss="squared") -> BiDual:
     """Build the bi-dual (12) of two-layer ReLU training (never solves it).
 
     Parameters
@@ -118,7 +195,7 @@ def bidual(X, Y, beta, patterns=None, form: str = "auto", loss="squared") -> For
 
     Returns
     -------
-    Formulation
+    BiDual
         ``f.solve()`` → value; ``f.bound`` → "exact" | "lower" | "upper" | "unknown";
         ``f.network()`` → ReLUNetwork.
 
@@ -132,64 +209,4 @@ def bidual(X, Y, beta, patterns=None, form: str = "auto", loss="squared") -> For
     >>> abs(net.objective(X, Y, 1e-2) - p) <= 1e-5 * p
     True
     """
-    X = as_data(X)
-    n = X.shape[0]
-    Y = prepare_targets(Y, n, loss)
-    beta = as_beta(beta)
-    check_choice(form, ("auto",) + FORMS, "form")
-    arr = resolve_patterns(X, patterns)
-    basis = arr.basis
-    check_memory(8.0 * n * arr.n_patterns * max(arr.rank, 1) * 3, "the bi-dual's fit operator",
-                 "use fewer patterns (sign_patterns(X, method='sample', n_samples=...)) or the "
-                 "drivers cr.cutting_plane / cr.frank_wolfe, which never build it.")
-    scale = data_scale(X, Y, loss)                     # solve on data of order one
-    Xs, Ys = X / scale.x, Y / scale.y
-    Xr = Xs @ basis
-    r, c, P = basis.shape[1], Y.shape[1], arr.n_patterns
-    cells = None
-    small = P * n ** max(r - 1, 1) <= 5_000_000       # extreme rays are cheap to find
-    if form in ("rays", "simplicial") or (form in ("auto", "inner") and r <= 3 and small):
-        cells = cell_rays(Xr, arr.masks)
-    form = choose_form(form, r, c, cells)
-    if form in ("rays", "simplicial") and cells is None:
-        cells = cell_rays(Xr, arr.masks)
-    blocks = gauge_blocks(Xr, arr.masks, c, form, rays=cells)
-
-    # fit operator: F = Σ_i D_i Xr V_i = [D_1 Xr | … | D_P Xr] @ V
-    Bx = (arr.masks.T[:, :, None] * Xr[None, :, :]).transpose(1, 0, 2).reshape(n, P * r)
-    F = (blocks.operator.T @ Bx.T).T @ blocks.theta
-    beta_param = cp.Parameter(nonneg=True, value=beta, name="beta")
-    beta_int = cp.Parameter(nonneg=True, value=scale.beta_internal(beta), name="beta_scaled")
-    objective = cp.Minimize(loss_term(F, Ys, loss) + beta_int * blocks.penalty)
-    problem = cp.Problem(objective, blocks.constraints)
-    bound = combine_bounds(blocks.bound, arr.exact)
-    if bound != "exact":
-        log.info("bidual: form %r on %s patterns gives a %s bound", form,
-                 "all" if arr.exact else "a subset of", bound)
-
-    def sync():
-        beta_int.value = scale.beta_internal(beta_param.value)
-
-    def recover(refit=True, solver=None):
-        H, G, _ = blocks.factors()
-        Hd = basis @ H
-        direct = scale.unscale_network(network_from_factors(Hd, G).pruned())
-        refitted = None
-        if refit:
-            try:
-                refitted = scale.unscale_network(refit_second_layer(
-                    Xs, Ys, float(beta_int.value), Hd, solver=solver, loss=loss))
-            except SolverError as exc:
-                log.warning("second-layer refit failed (%s); using the factorized network", exc)
-        # the refit can only improve on the factorization; keep the best real network
-        empty = ReLUNetwork(np.zeros((X.shape[1], 0)), np.zeros((0, c)))
-        return best_network([refitted, direct], X, Y, float(beta_param.value), empty, loss)
-
-    # user-facing variables on the original scale: F = y·F_s, V = (y/x)·V_s
-    variables = {"V": (scale.y / scale.x) * blocks.V, "F": scale.y * F,
-                 "theta": blocks.theta, **blocks.aux}
-    return Formulation(problem=problem, beta=beta_param, X=X, Y=Y, program="bidual", form=form,
-                       bound=bound, variables=variables, recover=recover, arrangement=arr,
-                       loss=loss, info={"rank": r, "n_patterns": P, "set_bound": blocks.bound,
-                                        "blocks": blocks, "scale": scale},
-                       before_solve=sync, value_scale=scale.value)
+    return BiDual(X, Y, beta, patterns=patterns, form=form, loss=loss)

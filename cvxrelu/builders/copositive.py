@@ -12,6 +12,14 @@ C_i = conv{u uᵀ : A_i u ≥ 0} (completely positive over the cell). The first 
 - ``"simplicial"``: a sum of such blocks over a triangulation; exact for rank ≤ 4;
 - ``"paper"``: the relaxation (19), U ⪰ 0 and A_i U A_iᵀ ≥ 0 elementwise; a lower bound.
 
+DPP form. With U_i = U'_i/β and the Schur complement of the matrix fraction (scaled by β),
+
+    p* = min β (½ tr T + Σ_i tr U'_i)  s.t.  [[β I + 2 Σ_i D_i X U'_i Xᵀ D_i, Y], [Yᵀ, T]] ⪰ 0,
+
+(check n = d = c = 1, X = 1, Y = y: U' = (y − β)/2, T = y, value βy − β²/2). β enters
+affinely, so the problem is DPP in ``f.beta``; the objective is β times a quantity of order
+one even at tiny β, which the solve problem divides out (no matrix inverse of size 1/β).
+
 Squared loss only: the matrix-fraction form comes from minimizing the second layer in closed
 form, which needs the squared loss. Use :func:`cvxrelu.bidual` for other losses.
 """
@@ -33,13 +41,13 @@ from ..recovery import best_network, refit_second_layer
 from ..sets import EXACT_MAX_RAYS, _sym_param, nonnegative_factor, paper_cone_operator
 from .bidual import resolve_patterns
 
-__all__ = ["copositive", "COPOSITIVE_FORMS", "completely_positive_sum"]
+__all__ = ["Copositive", "copositive", "COPOSITIVE_FORMS", "completely_positive_sum"]
 
 log = logging.getLogger("cvxrelu")
 
 COPOSITIVE_FORMS = ("rays", "simplicial", "paper")
-#: U_i is represented as β^(−κ) U'_i; κ = 3/4 measured best-conditioned among {0, ¼, ½, ¾, 1}
-#: (relative error vs the bi-dual: 5e-7 on Figure 1, 3e-8 on the spiral; κ = 1 stalls)
+#: in the solve problem U_i is represented as b^(−κ) U''_i; κ = 3/4 measured best-conditioned
+#: among {0, ¼, ½, ¾, 1} (κ = 1, the DPP form of ``problem``, stalls SCS)
 U_SCALING_EXPONENT = 0.75
 
 
@@ -121,7 +129,132 @@ def _identity_map(n, tri, q):
     return M
 
 
-def copositive(X, Y, beta, patterns=None, form: str = "auto", loss="squared") -> Formulation:
+class Copositive(Formulation):
+    """The copositive program (17) (Theorem 3) and its relaxation (19), in the DPP form of
+    the module docstring. Build it with :func:`copositive`.
+
+    ``variables`` are those of the internally scaled program (data X/x, Y/y, b = β/(x y)):
+    ``"S"`` = Σ_i D_i Xs U'_i Xsᵀ D_i and ``"trace"`` = Σ_i tr U'_i with U'_i = b U_i, and
+    ``"T"``, the c × c Schur-complement variable (S and T are β-free, so they are what a
+    DPP problem can expose).
+    """
+
+    program = "copositive"
+
+    def __init__(self, X, Y, beta, patterns=None, form: str = "auto", loss="squared"):
+        if loss != "squared":
+            raise UnsupportedError(
+                f"the copositive program (17) is for the squared loss only (got loss={loss!r}); "
+                f"use cr.bidual(X, Y, beta, loss={loss!r}) for other convex losses (program (79))."
+            )
+        X = as_data(X)
+        n = X.shape[0]
+        Y = as_targets(Y, n)
+        beta = as_beta(beta)
+        check_choice(form, ("auto",) + COPOSITIVE_FORMS, "form")
+        arr = resolve_patterns(X, patterns)
+        basis = arr.basis
+        check_memory(8.0 * n * n * arr.n_patterns * 10, "the copositive program's n×n operator",
+                     "use cr.bidual (same optimum, no n×n matrices) or fewer patterns.")
+        scale = data_scale(X, Y)                       # solve on data of order one
+        Xs, Ys = X / scale.x, Y / scale.y
+        Xr = Xs @ basis
+        r, c = basis.shape[1], Y.shape[1]
+        cells = cell_rays(Xr, arr.masks) if (form in ("rays", "simplicial") or
+                                             (form == "auto" and r <= 4)) else None
+        form = _choose(form, r, cells)
+        S, tr, constraints, pieces, groups, set_bound = completely_positive_sum(
+            Xr, arr.masks, form, cells)
+        bound = combine_bounds(set_bound, arr.exact)
+        super().__init__(X, Y, beta, loss="squared", arrangement=arr, scale=scale, form=form,
+                         bound=bound, info={"rank": r, "set_bound": set_bound,
+                                            "n_pieces": len(pieces), "scale": scale})
+        self._S, self._tr, self._cons = S, tr, constraints
+        self._pieces, self._groups, self._basis = pieces, groups, basis
+        self._Xs, self._Ys, self._Xr = Xs, Ys, Xr
+        self._T = cp.Variable((c, c), symmetric=True, name="T")
+        # for b ≥ b̄ = ‖Xs‖₂‖Ys‖_F the zero network is optimal (‖Yᵀ(Xu)_+‖ ≤ ‖Y‖‖X‖‖u‖): the
+        # value ½‖Y‖² does not depend on b, so the solve problem clips b there
+        self._b_bar = np.linalg.norm(Xs, 2) * np.linalg.norm(Ys) or np.inf     # Y = 0: no clip
+        self._b_in = cp.Parameter(nonneg=True, value=1.0, name="beta_internal")
+        self._w = cp.Parameter(nonneg=True, value=1.0, name="objective_weight")
+        self._s_coef = cp.Parameter(nonneg=True, value=1.0, name="S_coefficient")
+        self._w_frac = cp.Parameter(nonneg=True, value=1.0, name="fraction_weight")
+        self._w_tr = cp.Parameter(nonneg=True, value=1.0, name="trace_weight")
+        self.variables = {"S": S, "trace": tr, "T": self._T}
+        self._assemble()
+
+    def _lmi(self, b):
+        n = self._Ys.shape[0]
+        M = cp.bmat([[b * np.eye(n) + 2 * self._S, self._Ys], [self._Ys.T, self._T]])
+        return cp.constraints.PSD(0.5 * (M + M.T))
+
+    def _reported_program(self):
+        s = self.scale
+        b = (1.0 / (s.x * s.y)) * self.beta
+        obj = (s.y / s.x) * self.beta * (0.5 * cp.trace(self._T) + self._tr)
+        return obj, self._cons + [self._lmi(b)]
+
+    def _internal_program(self):
+        # the DPP form divided by ν, with b clipped at b̄: accurate with Clarabel down to tiny b
+        return (self._w * (0.5 * cp.trace(self._T) + self._tr),
+                self._cons + [self._lmi(self._b_in)])
+
+    def _assemble(self) -> None:
+        super()._assemble()
+        # for SCS: (17) on the scaled data with U = b^(−κ) U'' (κ = 3/4), the matrix fraction
+        # kept as such, divided by ν (SCS stalls on the LMI form above); the shared variables
+        # z hold U'' after it and are mapped back to U' = bU by _after_solve
+        obj = (self._w_frac * cp.matrix_frac(self._Ys, np.eye(self._Ys.shape[0])
+                                             + self._s_coef * (2 * self._S))
+               + self._w_tr * self._tr)
+        self._scs_problem = cp.Problem(cp.Minimize(obj), self._cons + list(self._extra))
+
+    def solve_problem_for(self, solver):
+        return self._scs_problem if str(solver).upper() == "SCS" else self.solve_problem
+
+    def _set_internal(self, beta: float, norm: float | None) -> float:
+        b = min(self.scale.beta_internal(beta), self._b_bar)
+        nu = norm if norm else min(1.0, b)
+        k = U_SCALING_EXPONENT
+        self._b_solved = b
+        self._b_in.value, self._w.value = b, b / nu
+        self._s_coef.value = b ** -k
+        self._w_frac.value, self._w_tr.value = 0.5 / nu, b ** (2 - k) / nu
+        return nu
+
+    def _after_solve(self, problem) -> None:
+        """After the SCS form: map U'' = b^κ U to the reported problem's U' = b U and set T
+        to its optimal value Ysᵀ(b I + 2 S')⁻¹Ys."""
+        if problem is not self._scs_problem:
+            return
+        b = self._b_solved
+        f = b ** (1 - U_SCALING_EXPONENT)
+        for _, _, z, _ in self._groups:
+            z.value = f * z.value
+        n = self._Ys.shape[0]
+        Sv = np.asarray(self._S.value)
+        T = self._Ys.T @ np.linalg.solve(b * np.eye(n) + (Sv + Sv.T), self._Ys)
+        self._T.value = 0.5 * (T + T.T)
+
+    def recover(self, refit: bool = True, solver=None) -> ReLUNetwork:
+        """Neurons from U_i = Σ_j h_j h_jᵀ with h_j in the cell, then the best second layer
+        (a group lasso): a real network (``refit`` is always on: (17) has no V to factor)."""
+        U = neuron_directions(self._groups, self._pieces, self.arrangement, self._Xr,
+                              paper=(self.form == "paper"))
+        beta = float(self.beta.value)
+        empty = ReLUNetwork(np.zeros((self.X.shape[1], 0)), np.zeros((0, self.Y.shape[1])))
+        try:
+            net = self.scale.unscale_network(refit_second_layer(
+                self._Xs, self._Ys, self.scale.beta_internal(beta), self._basis @ U,
+                solver=solver))
+        except SolverError as exc:
+            log.warning("second-layer refit failed (%s); returning the empty network", exc)
+            net = None
+        return best_network([net], self.X, self.Y, beta, empty)
+
+
+def copositive(X, Y, beta, patterns=None, form: str = "auto", loss="squared") -> Copositive:
     """Build the copositive program (17) (never solves it).
 
     Parameters
@@ -134,7 +267,7 @@ def copositive(X, Y, beta, patterns=None, form: str = "auto", loss="squared") ->
 
     Returns
     -------
-    Formulation
+    Copositive
         Same interface as :func:`cvxrelu.bidual`'s result. ``network()`` factors each U_i into
         neurons in its cell and refits the second layer by a group lasso.
 
@@ -145,67 +278,7 @@ def copositive(X, Y, beta, patterns=None, form: str = "auto", loss="squared") ->
     >>> round(f.solve(), 6)
     0.875
     """
-    if loss != "squared":
-        raise UnsupportedError(
-            f"the copositive program (17) is for the squared loss only (got loss={loss!r}); "
-            f"use cr.bidual(X, Y, beta, loss={loss!r}) for other convex losses (program (79))."
-        )
-    X = as_data(X)
-    n = X.shape[0]
-    Y = as_targets(Y, n)
-    beta = as_beta(beta)
-    check_choice(form, ("auto",) + COPOSITIVE_FORMS, "form")
-    arr = resolve_patterns(X, patterns)
-    basis = arr.basis
-    check_memory(8.0 * n * n * arr.n_patterns * 10, "the copositive program's n×n operator",
-                 "use cr.bidual (same optimum, no n×n matrices) or fewer patterns.")
-    scale = data_scale(X, Y)                           # solve on data of order one
-    Xs, Ys = X / scale.x, Y / scale.y
-    Xr = Xs @ basis
-    r = basis.shape[1]
-    cells = cell_rays(Xr, arr.masks) if (form in ("rays", "simplicial") or
-                                         (form == "auto" and r <= 4)) else None
-    form = _choose(form, r, cells)
-    S, tr, constraints, pieces, groups, set_bound = completely_positive_sum(
-        Xr, arr.masks, form, cells)
-    beta_param = cp.Parameter(nonneg=True, value=beta, name="beta")
-    # U_i = β^(−κ) U'_i keeps the variables moderate at small β (U_i grows like 1/β):
-    # ½ tr(Yᵀ(I + 2β^(−κ) S')⁻¹Y) + β^(2−κ) tr U'  equals (17)
-    kappa = U_SCALING_EXPONENT
-    # for β ≥ β̄ = ‖X‖₂‖Y‖_F the zero network is optimal (‖Yᵀ(Xu)_+‖ ≤ ‖Y‖‖X‖‖u‖), so the
-    # value ½‖Y‖² and the solution U = 0 do not depend on β: clip it to keep the scaling sane
-    beta_bar = np.linalg.norm(Xs, 2) * np.linalg.norm(Ys) or np.inf      # Y = 0: no clip
-
-    def effective(b):
-        return min(scale.beta_internal(b), beta_bar)
-
-    b0 = effective(beta)
-    s_coef = cp.Parameter(nonneg=True, value=b0 ** -kappa, name="S_coefficient")
-    t_coef = cp.Parameter(nonneg=True, value=b0 ** (2 - kappa), name="trace_coefficient")
-    objective = cp.Minimize(0.5 * cp.matrix_frac(Ys, np.eye(n) + s_coef * (2 * S)) + t_coef * tr)
-    problem = cp.Problem(objective, constraints)
-    bound = combine_bounds(set_bound, arr.exact)
-
-    def sync():
-        b = effective(beta_param.value)
-        s_coef.value, t_coef.value = b ** -kappa, b ** (2 - kappa)
-
-    def recover(refit=True, solver=None):
-        U = neuron_directions(groups, pieces, arr, Xr, paper=(form == "paper"))
-        b = scale.beta_internal(beta_param.value)
-        empty = ReLUNetwork(np.zeros((X.shape[1], 0)), np.zeros((0, Y.shape[1])))
-        try:
-            net = scale.unscale_network(refit_second_layer(Xs, Ys, b, basis @ U, solver=solver))
-        except SolverError as exc:
-            log.warning("second-layer refit failed (%s); returning the empty network", exc)
-            net = None
-        return best_network([net], X, Y, float(beta_param.value), empty)
-
-    return Formulation(problem=problem, beta=beta_param, X=X, Y=Y, program="copositive",
-                       form=form, bound=bound, variables={"S": S, "trace": tr},
-                       recover=recover, arrangement=arr, info={"rank": r, "set_bound": set_bound,
-                                                               "n_pieces": len(pieces)},
-                       before_solve=sync, value_scale=scale.value)
+    return Copositive(X, Y, beta, patterns=patterns, form=form, loss=loss)
 
 
 def neuron_directions(groups, pieces, arr, Xr, paper: bool, tol: float = 1e-7) -> np.ndarray:

@@ -23,10 +23,11 @@ import numpy as np
 from .._validate import as_data, check_choice
 from ..arrangements import Arrangement, reduce_rank
 from ..errors import InvalidInputError
-from .bidual import bidual
-from .copositive import copositive
+from .bidual import BiDual
+from .copositive import Copositive
 
-__all__ = ["spike_free", "is_spike_free", "SpikeFreeWarning"]
+__all__ = ["spike_free", "is_spike_free", "SpikeFreeWarning", "SpikeFree",
+           "SpikeFreeCopositive"]
 
 
 class SpikeFreeWarning(UserWarning):
@@ -50,7 +51,21 @@ def is_spike_free(X, tol: float = 1e-8) -> tuple[bool, str]:
                    "be verified cheaply")
 
 
-def spike_free(X, Y, beta, program: str = "bidual", form: str = "auto", check: bool = True):
+class SpikeFree(BiDual):
+    """The single-pattern bi-dual (15) (D = I). Build it with :func:`spike_free`."""
+
+    program = "spike_free/bidual"
+
+
+class SpikeFreeCopositive(Copositive):
+    """The single-pattern copositive program (20) (D = I). Build it with :func:`spike_free`
+    (``program="copositive"``)."""
+
+    program = "spike_free/copositive"
+
+
+def spike_free(X, Y, beta, program: str = "bidual", form: str = "auto",
+               check: bool = True) -> SpikeFree | SpikeFreeCopositive:
     """Build (15) (``program="bidual"``) or (20) (``program="copositive"``) with the single
     pattern D = I.
 
@@ -61,6 +76,10 @@ def spike_free(X, Y, beta, program: str = "bidual", form: str = "auto", check: b
     """
     check_choice(program, ("bidual", "copositive"), "program")
     X = as_data(X)
+    if not np.any(X):
+        raise InvalidInputError(
+            "X is identically zero: every network outputs 0 and there is no pattern D = I to "
+            "build (15)/(20) on; pass nonzero data.")
     verified, reason = is_spike_free(X) if check else (False, "check=False")
     if not verified:
         warnings.warn(f"{reason}; the single-pattern program is then only an upper bound on "
@@ -72,7 +91,7 @@ def spike_free(X, Y, beta, program: str = "bidual", form: str = "auto", check: b
                       exact=verified, rank=basis.shape[1], basis=basis, method="spike-free")
     if form == "auto":
         form = "rays"
-    build = bidual if program == "bidual" else copositive
+    build = SpikeFree if program == "bidual" else SpikeFreeCopositive
     try:
         f = build(X, Y, beta, patterns=arr, form=form)
     except InvalidInputError as exc:
@@ -82,6 +101,5 @@ def spike_free(X, Y, beta, program: str = "bidual", form: str = "auto", check: b
             "X is not spike-free: no direction u has X u > 0, so the pattern D = I of (15)/(20) "
             "is empty; use cr.bidual(X, Y, beta) with all sign patterns instead."
         ) from None
-    f.program = f"spike_free/{program}"
     f.info["spike_free"] = reason
     return f
