@@ -358,9 +358,10 @@ def _solve(imgs, Y, beta, Pk, arch, tol, max_iters, n_cuts, time_limit, warm, pr
         cols.solve(accurate=True)
     Z = cols.residual()
     history, heur = [], []
-    best_lower, best_upper, best_heur = 0.0, np.inf, -np.inf   # Z = 0 is feasible: lower 0
+    best_lower, best_upper, heur_lower = 0.0, np.inf, -np.inf   # Z = 0 is feasible: lower 0
     best = None
     status, retried, bound_rounds = "max_iters", False, 0
+    # heur_lower: the heuristic oracle's value of the CURRENT iteration only (see below)
     final_bound, bound_is_last = None, False
     for it in range(1, max_iters + 1):
         res = orc(data.aggregate(Z), n_cuts, warm=cols.U if cols.m else None)
@@ -368,21 +369,26 @@ def _solve(imgs, Y, beta, Pk, arch, tol, max_iters, n_cuts, time_limit, warm, pr
         if it == 1 and cols.m == 0:
             info["beta_max"] = omega
         lower, _ = scaled_dual_bound(Z, Y, beta, omega)
-        if orc.exact:
-            best_lower = max(best_lower, lower)
-        else:
-            best_heur = max(best_heur, lower)
-            heur.append(lower)
         upper = cols.upper(Z)
         if upper < best_upper:
             best_upper, best = upper, cols.snapshot()
+        if orc.exact:
+            best_lower = max(best_lower, lower)
+        else:
+            # a heuristic ω may underestimate ω(Z): its "lower" value is no bound, so only
+            # the current one (at the master's own residual, where it is ≤ upper unless the
+            # master is inexact) is used, to stop; one above the upper bound is discarded
+            heur.append(lower)
+            heur_lower = lower if lower <= upper * (1 + 1e-12) else -np.inf
         rec = IterationRecord(it, best_upper, best_lower, time.perf_counter() - t0, cols.m,
                               omega)
         history.append(rec)
         bar.update(rec)
         scale = max(abs(best_upper), 1e-300)
-        target_lower = best_lower if orc.exact else best_heur
-        closed = best_upper - target_lower <= tol * scale
+        if orc.exact:
+            closed = best_upper - best_lower <= tol * scale
+        else:
+            closed = upper - heur_lower <= tol * scale
         violated = res.values > beta * (1 + 1e-12)
         if (closed or not np.any(violated)) and not orc.exact:
             # the heuristic sees no (significant) violation: ask for the certified ω̄; a
@@ -422,7 +428,7 @@ def _solve(imgs, Y, beta, Pk, arch, tol, max_iters, n_cuts, time_limit, warm, pr
             Z = cols.residual()
             continue
         retried = False
-        rel = (best_upper - max(best_lower, best_heur)) / scale
+        rel = (best_upper - max(best_lower, heur_lower)) / scale
         cols.solve(target=min(1e-3, max(1e-9, 1e-2 * rel)))
         Z = cols.residual()
         cols.screen(Z)
@@ -447,9 +453,10 @@ def _solve(imgs, Y, beta, Pk, arch, tol, max_iters, n_cuts, time_limit, warm, pr
         status = "gap"
     info.update(omega_bound=final_bound, n_columns=cols.m)
     if not orc.exact:
-        info.update(heuristic_lower=best_heur,
-                    heuristic_rel_gap=(upper - best_heur) / max(abs(upper), 1e-300),
-                    heuristic_history=heur)
+        ok = np.isfinite(heur_lower)
+        info.update(heuristic_lower=float(heur_lower) if ok else None,
+                    heuristic_rel_gap=(upper - heur_lower) / max(abs(upper), 1e-300)
+                    if ok else None, heuristic_history=heur)
     info.setdefault("beta_max", float("nan"))
     result = SolveResult(network=net, upper=upper, lower=lower,
                          status=final_status(rel, tol, True, status), exact_oracle=True,
