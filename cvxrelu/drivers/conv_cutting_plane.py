@@ -21,13 +21,21 @@ and the features a(u) = Sᵀ(M_u u)_+ are computed on (M_u, S): identical values
 Kelley / column generation (App. A.5), as :func:`~cvxrelu.cutting_plane` does for (11):
 the master is the group lasso over the collected unit filters' features
 (:func:`~cvxrelu.drivers.group_lasso.solve_group_lasso` on the Gram matrix), its residual
-Z = Y − A V is the next query point, and every iteration has
+Z = Y − A V is the next query point. Each round first tries a cheap local ascent from the
+current filters (partial pricing: any violated filter is a valid cut); only when it finds
+none is the oracle called (a "global round"), which gives
 
 * an UPPER bound: the objective (6) of a real :class:`~cvxrelu.ConvReLUNetwork` (filters
   u_k √‖v_k‖, output weights v_k/√‖v_k‖);
-* a LOWER bound: Z scaled into dual feasibility, ``scaled_dual_bound(Z, Y, β, ω)``, certified
-  when ω ≥ ω(Z) is certified: the exact oracle value (h ≤ 3) during the iterations, and
-  :meth:`DualOracle.bound`'s ω̄ for the final certificate (valid for every h).
+* a certified LOWER bound: Z scaled into dual feasibility, ``scaled_dual_bound(Z, Y, β, ω̄)``
+  with ω̄ ≥ ω(Z) certified — the exact oracle's value for h ≤ 3 (``DualOracle.__call__``,
+  which also returns several cuts), :meth:`DualOracle.bound`'s ω̄ for h ≥ 4 (one call: its
+  attained end ω_lo and direction are the heuristic value and the cut).
+
+For h ≥ 4 the certified bound is as tight as :meth:`DualOracle.bound` is for rank(M) ≥ 4 (a
+spectral bound today, loose); the driver then stops when no violated filter is found, with
+status "gap", and reports the heuristic gap (ω_lo in place of ω̄) separately, never as a
+bound.
 """
 
 from __future__ import annotations
@@ -96,6 +104,91 @@ def _prepare(images, Y, beta, kernel_size, stride, padding, pooling):
     if pooling == "mean":
         Pk = Pk / Pk.shape[0]   # mean pooling = sum pooling over the patches X_k / K
     return imgs, Y, beta, Pk
+
+
+# ------------------------------------------------------------ local pricing
+def _relu_values(rows: np.ndarray, Zc: np.ndarray, U: np.ndarray) -> np.ndarray:
+    """‖Zcᵀ(rows u)_+‖ for each column u of U (two GEMMs)."""
+    return np.linalg.norm(np.maximum(rows @ U, 0.0).T @ Zc, axis=1)
+
+
+def _local_search(rows: np.ndarray, Zc: np.ndarray, U: np.ndarray, n_jumps: int = 10,
+                  n_steps: int = 30):
+    """Local ascent of ω_u = ‖Zcᵀ(rows u)_+‖ on the unit sphere from the columns of U.
+
+    Two phases, each vectorized over the starts:
+
+    * pattern jumps: with the pattern D = 1[rows u > 0] fixed, ω_u = ‖G u‖ with
+      G = Zcᵀ D rows; the top right singular vector of G (signed for the larger true value)
+      replaces u when it increases the true value (one GEMM DᵀW with W = [z_j ⊗ x_j]_j);
+    * projected gradient ascent with a per-start step size, which also follows the faces of
+      the cells (where the pattern jumps, which ignore the cell, stop).
+
+    A LOCAL search: it only proposes cuts; the bounds and the stopping rule come from
+    :class:`~cvxrelu.oracle.DualOracle`. Returns (values (s,), unit directions (h, s)).
+    """
+    q, h = rows.shape
+    c = Zc.shape[1]
+    U = U / np.maximum(np.linalg.norm(U, axis=0), 1e-300)
+    W = (Zc[:, :, None] * rows[:, None, :]).reshape(q, c * h)
+    P = rows @ U                                        # (q, s), kept in step with U
+    vals = np.linalg.norm(np.maximum(P, 0.0).T @ Zc, axis=1)
+    for _ in range(n_jumps):
+        G = ((P > 0.0).T.astype(float) @ W).reshape(-1, c, h)
+        _, E = np.linalg.eigh(np.einsum("sci,scj->sij", G, G))
+        Un = E[:, :, -1].T
+        Pn = rows @ Un
+        fp = np.linalg.norm(np.maximum(Pn, 0.0).T @ Zc, axis=1)
+        fm = np.linalg.norm(np.maximum(-Pn, 0.0).T @ Zc, axis=1)
+        sign = np.where(fp >= fm, 1.0, -1.0)
+        fn = np.maximum(fp, fm)
+        better = fn > vals * (1 + 1e-12)
+        if not np.any(better):
+            break
+        U[:, better] = (Un * sign)[:, better]
+        P[:, better] = (Pn * sign)[:, better]
+        vals[better] = fn[better]
+    # gradient of ½ω_u²: rowsᵀ (D ⊙ Zc Zcᵀ(rows u)_+), tangent part, adaptive steps
+    step = np.full(U.shape[1], 0.1)
+    for _ in range(n_steps):
+        Wv = np.maximum(P, 0.0).T @ Zc                  # (s, c) = Zcᵀ(rows u)_+
+        grad = rows.T @ ((P > 0.0) * (Zc @ Wv.T))       # (h, s)
+        grad -= U * np.sum(U * grad, axis=0)
+        gn = np.linalg.norm(grad, axis=0)
+        if not np.any(gn > 1e-12 * np.maximum(vals * vals, 1e-300)):
+            break
+        Un = U + step * grad / np.maximum(gn, 1e-300)
+        Un /= np.linalg.norm(Un, axis=0)
+        Pn = rows @ Un
+        fn = np.linalg.norm(np.maximum(Pn, 0.0).T @ Zc, axis=1)
+        better = fn > vals * (1 + 1e-14)
+        U[:, better], P[:, better], vals[better] = Un[:, better], Pn[:, better], fn[better]
+        step = np.where(better, np.minimum(1.5 * step, 1.0), 0.5 * step)
+        if np.all(step < 1e-8):
+            break
+    return vals, U
+
+
+def _starts(rows, Zc, U_keep, rng, n_random=128, n_best=16):
+    """Starting directions: the best n_best of the given ones (current filters, last oracle
+    candidates) and the best n_best of n_random random ones."""
+    R = rng.standard_normal((rows.shape[1], n_random))
+    R /= np.linalg.norm(R, axis=0)
+    v = _relu_values(rows, Zc, R)
+    if U_keep.shape[1] > n_best:
+        U_keep = U_keep[:, np.argsort(-_relu_values(rows, Zc, U_keep))[:n_best]]
+    return np.hstack([U_keep, R[:, np.argsort(-v)[:n_best]]])
+
+
+def _distinct_best(vals: np.ndarray, U: np.ndarray, k: int, tol: float = 1e-9):
+    """Indices of the k best columns of U with pairwise distinct directions."""
+    chosen = []
+    for i in np.argsort(-vals):
+        if all(float(U[:, i] @ U[:, j]) < 1 - tol for j in chosen):
+            chosen.append(i)
+            if len(chosen) >= k:
+                break
+    return np.asarray(chosen, dtype=int)
 
 
 # ---------------------------------------------------------------- the master
@@ -234,8 +327,8 @@ def conv_beta_max(images, Y, *, kernel_size, stride=1, padding=0, pooling="sum",
     >>> import numpy as np
     >>> images = np.ones((2, 1, 1, 3)); Y = np.array([1.0, 2.0])
     >>> b = conv_beta_max(images, Y, kernel_size=(1, 1))   # 3 patches of value 1: a = 3·u_+
-    >>> round(b.upper, 6), b.exact
-    (6.708204, True)
+    >>> b.upper, b.exact                                   # ω(Y) = (1 + 2)·3 at u = 1
+    (9.0, True)
     """
     imgs, Y, _, Pk = _prepare(images, Y, 1.0, kernel_size, stride, padding, pooling)
     data = _PatchData(Pk)
@@ -248,7 +341,8 @@ def conv_beta_max(images, Y, *, kernel_size, stride=1, padding=0, pooling="sum",
 def conv_cutting_plane(images, Y, beta, *, kernel_size, stride=1, padding=0,
                        pooling: str = "sum", tol: float = 1e-6, max_iters: int = 500,
                        n_cuts: int = 8, time_limit: float | None = None, warm_start=None,
-                       progress: bool = True, seed=None, oracle: str = "auto") -> SolveResult:
+                       progress: bool = True, seed=None, oracle: str = "auto",
+                       local_search: bool = True) -> SolveResult:
     """Train a two-layer CNN with global pooling to the global optimum of (50) by column
     generation on its dual (Kelley's cutting planes, App. A.5), without CVXPY.
 
@@ -280,22 +374,32 @@ def conv_cutting_plane(images, Y, beta, *, kernel_size, stride=1, padding=0,
         Randomness of the heuristic oracle (h ≥ 4).
     oracle : {"auto", "exact", "heuristic"}
         :class:`~cvxrelu.oracle.DualOracle` method on the stacked patch matrix.
+    local_search : bool
+        Partial pricing: each round first runs a cheap local ascent of
+        ‖Σ_k Zᵀ(X_k u)_+‖ (pattern jumps, then projected gradient steps) from the current
+        filters, the last oracle candidates and the best 16 of 128 random directions;
+        filters it finds violated by more than max(10·tol, 1e-9) relative are added without
+        calling the (global, more expensive) oracle. Bounds and the stopping rule always come
+        from the oracle, which is called whenever the local search finds no such filter.
+        For h ≥ 4 it also finds violated filters that the heuristic oracle misses (its
+        pattern jumps stop at cell interiors). ``False``: the oracle every round.
 
     Returns
     -------
     SolveResult
         ``network`` is a :class:`~cvxrelu.ConvReLUNetwork` (balanced) and ``upper`` its
-        objective (6) on ``images``. ``lower`` is always certified: the best of the exact
-        oracle's bounds (h ≤ 3) and the final certificate ``scaled_dual_bound(Z, Y, β, ω̄)``
-        at the network's residual Z with ω̄ = ``DualOracle.bound(S Z).upper`` (a certified
-        upper bound on ω(Z) for every h; exact for h ≤ 3, for h ≥ 4 the bound that
-        :meth:`DualOracle.bound` implements, possibly loose). ``status`` is "optimal" when
+        objective (6) on ``images``. ``lower`` is always certified: the best
+        ``scaled_dual_bound(Z, Y, β, ω̄)`` over the global rounds and the final residual,
+        with ω̄ ≥ ω(Z) certified (exact for h ≤ 3; for h ≥ 4 ``DualOracle.bound(S Z).upper``,
+        as tight as that bound is: loose while it is the spectral bound). ``status`` is "optimal" when
         that certified relative gap is ≤ tol; "gap" when the oracle found no violated filter
         but the certified gap is larger (h ≥ 4); else "max_iters", "time_limit" or
-        "stalled". ``info`` holds ``beta_max`` (the oracle value at Z = Y, the first
-        iteration's ω), ``oracle_exact``, ``omega_bound`` (the final
-        :class:`~cvxrelu.oracle.OracleBound`), ``heuristic_lower`` / ``heuristic_rel_gap``
-        (h ≥ 4: from the heuristic oracle value; NOT bounds), ``n_patches``, ``patch_size``,
+        "stalled". ``info`` holds ``beta_max`` (the oracle value ω(Y) when the oracle
+        was called at Z = Y, else NaN; see :func:`conv_beta_max`), ``oracle_exact``,
+        ``omega_bound`` (the final :class:`~cvxrelu.oracle.OracleBound`),
+        ``heuristic_lower`` / ``heuristic_rel_gap`` (h ≥ 4: from the heuristic oracle's
+        value at the last master; NOT bounds; None when it exceeded the upper bound),
+        ``oracle_calls``, ``local_rounds``, ``n_patches``, ``patch_size``,
         ``n_distinct_patches``.
 
     Examples
@@ -326,7 +430,7 @@ def conv_cutting_plane(images, Y, beta, *, kernel_size, stride=1, padding=0,
     warm = None if warm_start is None else _warm_filters(warm_start, C, kernel)
     with _single_thread():
         return _solve(imgs, Y, beta, Pk, arch, tol, max_iters, n_cuts, time_limit, warm,
-                      progress, seed, oracle, t0)
+                      progress, seed, oracle, bool(local_search), t0)
 
 
 def _remaining(time_limit, t0):
@@ -334,7 +438,7 @@ def _remaining(time_limit, t0):
 
 
 def _solve(imgs, Y, beta, Pk, arch, tol, max_iters, n_cuts, time_limit, warm, progress,
-           seed, oracle, t0):
+           seed, oracle, local_search, t0):
     data = _PatchData(Pk)
     cols = _Filters(data, Y, beta)
     desc = "conv_cutting_plane"
@@ -351,87 +455,109 @@ def _solve(imgs, Y, beta, Pk, arch, tol, max_iters, n_cuts, time_limit, warm, pr
                            time=time.perf_counter() - t0,
                            info={**info, "beta_max": 0.0, "oracle_exact": True})
     orc = DualOracle(data.rows, method=oracle, seed=seed)
-    info["rank"] = orc.rank
-    info["oracle_exact"] = orc.exact
+    rng = np.random.default_rng(seed)
+    info.update(rank=orc.rank, oracle_exact=orc.exact, oracle_calls=0, local_rounds=0)
     bar = _Progress(progress, desc)
     if warm is not None and cols.add(warm):
         cols.solve(accurate=True)
     Z = cols.residual()
     history, heur = [], []
-    best_lower, best_upper, heur_lower = 0.0, np.inf, -np.inf   # Z = 0 is feasible: lower 0
+    best_lower, best_upper = 0.0, np.inf       # Z = 0 is dual feasible: 0 is a lower bound
+    heur_lower = -np.inf   # the heuristic oracle's value at the LAST global round only
     best = None
-    status, retried, bound_rounds = "max_iters", False, 0
-    # heur_lower: the heuristic oracle's value of the CURRENT iteration only (see below)
-    final_bound, bound_is_last = None, False
+    status, retried, force_global = "max_iters", False, False
+    final_bound, certified_last = None, False
+    last_dirs = np.zeros((data.h, 0))
+    clock = {"oracle": 0.0, "local": 0.0, "master": 0.0}
+    # a local cut is used instead of a global oracle call only when it is violated by more
+    # than this relative amount (smaller violations cannot move the gap much beyond tol)
+    local_margin = max(10.0 * tol, 1e-9)
     for it in range(1, max_iters + 1):
-        res = orc(data.aggregate(Z), n_cuts, warm=cols.U if cols.m else None)
-        omega = float(res.value)
-        if it == 1 and cols.m == 0:
-            info["beta_max"] = omega
-        lower, _ = scaled_dual_bound(Z, Y, beta, omega)
+        Zc = data.aggregate(Z)
         upper = cols.upper(Z)
         if upper < best_upper:
             best_upper, best = upper, cols.snapshot()
-        if orc.exact:
-            best_lower = max(best_lower, lower)
-        else:
-            # a heuristic ω may underestimate ω(Z): its "lower" value is no bound, so only
-            # the current one (at the master's own residual, where it is ≤ upper unless the
-            # master is inexact) is used, to stop; one above the upper bound is discarded
-            heur.append(lower)
-            heur_lower = lower if lower <= upper * (1 + 1e-12) else -np.inf
+        scale = max(abs(best_upper), 1e-300)
+        cuts, omega, done = None, float("nan"), None
+        if local_search and not force_global:
+            tl = time.perf_counter()
+            starts = _starts(data.rows, Zc, np.hstack([cols.U, last_dirs]), rng)
+            lv, lU = _local_search(data.rows, Zc, starts)
+            viol = lv > beta * (1 + local_margin)
+            if np.any(viol):
+                sel = _distinct_best(lv[viol], lU[:, viol], n_cuts)
+                cuts = lU[:, viol][:, sel]
+                info["local_rounds"] += 1
+            clock["local"] += time.perf_counter() - tl
+        force_global = False
+        certified_last = cuts is None
+        if cuts is None:
+            # a global round: the dual oracle on the stacked patch matrix, (11) for (50)
+            to = time.perf_counter()
+            warm_dirs = cols.U if cols.m else None
+            if orc.exact:
+                res = orc(Zc, n_cuts, warm=warm_dirs)
+                omega, values, dirs = float(res.value), res.values, res.directions
+                final_bound = OracleBound(omega, omega, res.direction, True, 1, "exact")
+            else:
+                # h ≥ 4: one call gives the best filter found (ω_lo, a cut when > β) and the
+                # certified ω̄ ≥ ω(Z) (DualOracle.bound, anytime under the time limit)
+                final_bound = orc.bound(Zc, time_limit=_remaining(time_limit, t0),
+                                        warm=warm_dirs)
+                omega = float(final_bound.lower)
+                values, dirs = np.array([omega]), final_bound.direction[:, None]
+            clock["oracle"] += time.perf_counter() - to
+            info["oracle_calls"] += 1
+            last_dirs = dirs
+            if cols.m == 0 and "beta_max" not in info:
+                info["beta_max"] = omega      # ω(Y): the zero network's residual is Y
+            best_lower = max(best_lower,
+                             scaled_dual_bound(Z, Y, beta, final_bound.upper)[0])
+            violated = values > beta * (1 + 1e-12)
+            cuts = dirs[:, violated]
+            if best_upper - best_lower <= tol * scale:
+                done = "optimal"
+            elif not orc.exact:
+                # the heuristic end ω_lo may underestimate ω(Z): its dual value is no bound;
+                # only the current one (at the master's own residual, where it is ≤ upper
+                # unless the master is inexact) is used, to stop; one above upper is dropped
+                hl = scaled_dual_bound(Z, Y, beta, omega)[0]
+                heur.append(hl)
+                heur_lower = hl if hl <= upper * (1 + 1e-12) else -np.inf
+                if upper - heur_lower <= tol * scale or not np.any(violated):
+                    done = "gap"         # no violated filter found, certified gap open
         rec = IterationRecord(it, best_upper, best_lower, time.perf_counter() - t0, cols.m,
                               omega)
         history.append(rec)
         bar.update(rec)
-        scale = max(abs(best_upper), 1e-300)
-        if orc.exact:
-            closed = best_upper - best_lower <= tol * scale
-        else:
-            closed = upper - heur_lower <= tol * scale
-        violated = res.values > beta * (1 + 1e-12)
-        if (closed or not np.any(violated)) and not orc.exact:
-            # the heuristic sees no (significant) violation: ask for the certified ω̄; a
-            # better search (DualOracle.bound) may return a violated filter to continue with
-            final_bound = orc.bound(data.aggregate(Z), time_limit=_remaining(time_limit, t0),
-                                    warm=cols.U if cols.m else None)
-            lower_cert, _ = scaled_dual_bound(Z, Y, beta, final_bound.upper)
-            best_lower = max(best_lower, lower_cert)
-            bound_is_last = True
-            if best_upper - best_lower <= tol * scale:
-                status = "optimal"
-                break
-            if (final_bound.lower > beta * (1 + 1e-9) and final_bound.lower > omega * (1 + 1e-9)
-                    and bound_rounds < 20):
-                bound_rounds += 1
-                res_dirs, violated = final_bound.direction[:, None], np.array([True])
-            else:
-                status = "gap"
-                break
-            bound_is_last = False
-        else:
-            res_dirs = res.directions
-            if closed:
-                status = "optimal"
-                break
+        if done is not None:
+            status = done
+            break
         if time_limit is not None and rec.time > time_limit:
             status = "time_limit"
             break
-        added = cols.add(res_dirs[:, violated]) if np.any(violated) else 0
+        tm = time.perf_counter()
+        added = cols.add(cuts) if cuts.shape[1] else 0
         if added == 0:
-            if retried:
-                status = "stalled"
-                break
-            # the oracle points at existing columns: re-solve the master accurately
-            retried = True
-            cols.solve(accurate=True)
-            Z = cols.residual()
+            if certified_last:            # a global round pointed at existing columns
+                if retried:
+                    status = "stalled"
+                    break
+                # the master is not accurate enough: re-solve it accurately
+                retried = True
+                cols.solve(accurate=True)
+                Z = cols.residual()
+                certified_last = False
+            force_global = True
+            clock["master"] += time.perf_counter() - tm
             continue
         retried = False
         rel = (best_upper - max(best_lower, heur_lower)) / scale
         cols.solve(target=min(1e-3, max(1e-9, 1e-2 * rel)))
         Z = cols.residual()
         cols.screen(Z)
+        clock["master"] += time.perf_counter() - tm
+        certified_last = False
     # the last master may be better than every recorded one (e.g. after the last solve)
     upper = cols.upper(Z)
     if upper < best_upper:
@@ -439,19 +565,21 @@ def _solve(imgs, Y, beta, Pk, arch, tol, max_iters, n_cuts, time_limit, warm, pr
     if best is None:
         best = cols.snapshot()
     net = _network(*best, **arch).balanced() if best[0].shape[1] else _network(*best, **arch)
-    # the final certificate, at the returned network's own residual
     Zn = Y - net.predict(imgs)
-    upper = 0.5 * float(np.sum(Zn * Zn)) + beta * net.weight_decay()
-    if not bound_is_last:
-        # (a lower bound need not come from the returned network: any scaled Z is dual
-        # feasible; the in-loop certificate is reused when it was the last step)
+    upper = 0.5 * float(np.sum(Zn * Zn)) + beta * net.weight_decay()   # objective (6)
+    if not certified_last:
+        # the final certificate, at the returned network's residual (a lower bound need not
+        # come from the returned network: the in-loop one is reused when it was the last step)
+        to = time.perf_counter()
         final_bound = orc.bound(data.aggregate(Zn), time_limit=_remaining(time_limit, t0))
+        clock["oracle"] += time.perf_counter() - to
         best_lower = max(best_lower, scaled_dual_bound(Zn, Y, beta, final_bound.upper)[0])
     lower = best_lower
     rel = (upper - lower) / max(abs(upper), 1e-300)
     if status == "optimal" and rel > tol:
         status = "gap"
-    info.update(omega_bound=final_bound, n_columns=cols.m)
+    info.update(omega_bound=final_bound, n_columns=cols.m,
+                **{f"{k}_time": v for k, v in clock.items()})
     if not orc.exact:
         ok = np.isfinite(heur_lower)
         info.update(heuristic_lower=float(heur_lower) if ok else None,
