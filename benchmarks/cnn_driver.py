@@ -37,6 +37,8 @@ def _row(label, images, Y, beta, res, extra=None):
            "rel_gap_heur": res.info.get("heuristic_rel_gap"),
            "omega_bound": res.info["omega_bound"].method,
            "filters": net.n_filters, "iters": res.iterations, "train_acc": acc,
+           "oracle_calls": res.info["oracle_calls"], "oracle_s": res.info["oracle_time"],
+           "local_s": res.info["local_time"], "master_s": res.info["master_time"],
            "cnn_objective": net.objective(images, Y, beta)}
     row.update(extra or {})
     return row
@@ -92,8 +94,8 @@ def main(argv=None):
                      {"speedup_vs_conv_bidual": t_cvx / res.time}))
     print(res.summary(), flush=True)
 
-    print_table(rows, ["case", "n", "beta", "time_s", "status", "upper", "lower_cert",
-                       "rel_gap_cert", "lower_heur", "rel_gap_heur", "filters", "iters",
+    print_table(rows, ["case", "n", "beta", "time_s", "oracle_s", "status", "upper",
+                       "lower_cert", "rel_gap_cert", "rel_gap_heur", "filters", "iters",
                        "train_acc"])
     write_json("cnn_driver_quick" if args.quick else "cnn_driver", {"rows": rows})
 
