@@ -47,7 +47,7 @@ def _row(label, images, Y, beta, res, extra=None):
 def main(argv=None):
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--alpha", type=float, default=0.1, help="β / β_max for case 1")
+    parser.add_argument("--alpha", type=float, default=0.01, help="β / β_max for case 1")
     parser.add_argument("--time-limit", type=float, default=None)
     args = parser.parse_args(argv)
     from sklearn.datasets import load_digits

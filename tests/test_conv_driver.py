@@ -203,3 +203,20 @@ def test_bad_beta_and_targets():
         conv_cutting_plane(images, np.ones(4), 0.1, kernel_size=1, progress=False)
     with pytest.raises(cr.InvalidInputError, match="images"):
         conv_cutting_plane(np.ones((3, 3)), np.ones(3), 0.1, kernel_size=1, progress=False)
+
+
+def test_time_limit_and_no_local_search_keep_valid_bounds(rng):
+    images = rng.standard_normal((5, 1, 3, 3))
+    Y = rng.standard_normal((5, 2))
+    beta = 0.1
+    p = conv_cutting_plane(images, Y, beta, kernel_size=(3, 1), tol=1e-8,
+                           progress=False).upper
+    quick = conv_cutting_plane(images, Y, beta, kernel_size=(3, 1), time_limit=1e-9,
+                               progress=False)
+    assert quick.status == "time_limit" and quick.iterations == 1
+    assert quick.lower <= p * (1 + 1e-7) <= quick.upper * (1 + 1e-7)
+    plain = conv_cutting_plane(images, Y, beta, kernel_size=(3, 1), local_search=False,
+                               tol=1e-8, progress=False)
+    assert plain.status == "optimal" and plain.info["local_rounds"] == 0
+    assert rel(plain.upper, p) < 1e-6
+    _check_history(plain)
