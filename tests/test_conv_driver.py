@@ -169,7 +169,7 @@ def test_rank4_certified_lower_is_valid():
     lin = torch.nn.Linear(20, 2, bias=False).double()
     opt = torch.optim.Adam(list(conv.parameters()) + list(lin.parameters()), lr=1e-2)
     Xt, Yt = torch.as_tensor(images), torch.as_tensor(Y)
-    for _ in range(500):
+    for _ in range(300):
         opt.zero_grad()
         F = lin(torch.relu(conv(Xt)).sum(dim=(2, 3)))
         obj = 0.5 * ((F - Yt) ** 2).sum() + 0.5 * beta * (
@@ -193,6 +193,13 @@ def test_bad_input(kwargs, match):
     images = np.ones((3, 1, 3, 3))
     with pytest.raises(cr.InvalidInputError, match=match):
         conv_cutting_plane(images, np.ones(3), 0.1, progress=False, **kwargs)
+
+
+def test_exact_oracle_refused_for_rank4_patches():
+    images = np.random.default_rng(0).standard_normal((3, 1, 3, 3))
+    with pytest.raises(cr.UnsupportedError, match="oracle='auto'"):
+        conv_cutting_plane(images, np.ones(3), 0.1, kernel_size=2, oracle="exact",
+                           progress=False)
 
 
 def test_bad_beta_and_targets():

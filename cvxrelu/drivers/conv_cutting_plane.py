@@ -49,7 +49,7 @@ import scipy.sparse as sp
 from .._torch import is_torch_module
 from .._validate import as_beta, as_targets, check_choice
 from ..conv_network import ConvReLUNetwork
-from ..errors import InvalidInputError
+from ..errors import InvalidInputError, UnsupportedError
 from ..oracle import DualOracle, OracleBound
 from ..patches import as_images, as_pair, patches
 from .cutting_plane import _positive, _Progress
@@ -454,7 +454,13 @@ def _solve(imgs, Y, beta, Pk, arch, tol, max_iters, n_cuts, time_limit, warm, pr
                            history=[rec], method=desc, beta=beta,
                            time=time.perf_counter() - t0,
                            info={**info, "beta_max": 0.0, "oracle_exact": True})
-    orc = DualOracle(data.rows, method=oracle, seed=seed)
+    try:
+        orc = DualOracle(data.rows, method=oracle, seed=seed)
+    except UnsupportedError:
+        raise UnsupportedError(
+            f"oracle='exact' needs patches of rank <= 3 (h = C·kh·kw <= 3); these patches have "
+            f"rank {np.linalg.matrix_rank(data.rows)} (h = {data.h}). Use oracle='auto': the "
+            "lower bound then comes from DualOracle.bound and stays certified.") from None
     rng = np.random.default_rng(seed)
     info.update(rank=orc.rank, oracle_exact=orc.exact, oracle_calls=0, local_rounds=0)
     bar = _Progress(progress, desc)
