@@ -169,7 +169,7 @@ def test_rank4_certified_lower_is_valid():
     lin = torch.nn.Linear(20, 2, bias=False).double()
     opt = torch.optim.Adam(list(conv.parameters()) + list(lin.parameters()), lr=1e-2)
     Xt, Yt = torch.as_tensor(images), torch.as_tensor(Y)
-    for _ in range(300):
+    for _ in range(150):
         opt.zero_grad()
         F = lin(torch.relu(conv(Xt)).sum(dim=(2, 3)))
         obj = 0.5 * ((F - Yt) ** 2).sum() + 0.5 * beta * (
