@@ -1,0 +1,600 @@
+"""Column generation for the convex CNN program (50), (51) — no CVXPY.
+
+A two-layer CNN with global pooling, f = Σ_j Σ_k (X_k u_j)_+ v_jᵀ (patches X_k ∈ R^{n×h},
+k = 1..K, h = C·kh·kw; see :mod:`cvxrelu.patches`), trains to the global optimum of (50),
+whose semi-infinite dual is the dual (11) with the feature map of a filter u replaced by
+
+    a(u) = Σ_k (X_k u)_+ ∈ R^n          (sum pooling; mean pooling uses the patches X_k / K):
+
+    p*_conv = max_Z −½‖Z − Y‖² + ½‖Y‖²   s.t.   ‖Σ_k Zᵀ(X_k u)_+‖₂ ≤ β  for all ‖u‖₂ ≤ 1.
+
+With M = [X_1; …; X_K] ∈ R^{nK×h} and Z̃ = [Z; …; Z] (Z repeated once per patch) the
+constraint reads ‖Z̃ᵀ(M u)_+‖ ≤ β: it is the dual oracle of (11) on the stacked patch matrix,
+:class:`~cvxrelu.oracle.DualOracle` (exact for rank(M) ≤ 3, i.e. h ≤ 3).
+
+Exact compression. Rows of M that are zero contribute nothing and equal rows share the value
+(m u)_+, so Z̃ᵀ(M u)_+ = (S Z)ᵀ(M_u u)_+ with M_u the q distinct nonzero rows of M and
+S ∈ R^{q×n} the sparse count matrix S[j, i] = #{k : row k of image i equals M_u[j]}. The oracle
+and the features a(u) = Sᵀ(M_u u)_+ are computed on (M_u, S): identical values, fewer rows
+(on the 1 797 scikit-learn digits with 2×2 kernels q = 21 881 instead of nK = 88 053).
+
+Kelley / column generation (App. A.5), as :func:`~cvxrelu.cutting_plane` does for (11):
+the master is the group lasso over the collected unit filters' features
+(:func:`~cvxrelu.drivers.group_lasso.solve_group_lasso` on the Gram matrix), its residual
+Z = Y − A V is the next query point. Each round first tries a cheap local ascent from the
+current filters (partial pricing: any violated filter is a valid cut); only when it finds
+none is the oracle called (a "global round"), which gives
+
+* an UPPER bound: the objective (6) of a real :class:`~cvxrelu.ConvReLUNetwork` (filters
+  u_k √‖v_k‖, output weights v_k/√‖v_k‖);
+* a certified LOWER bound: Z scaled into dual feasibility, ``scaled_dual_bound(Z, Y, β, ω̄)``
+  with ω̄ ≥ ω(Z) certified — the exact oracle's value for h ≤ 3 (``DualOracle.__call__``,
+  which also returns several cuts), :meth:`DualOracle.bound`'s ω̄ for h ≥ 4 (one call: its
+  attained end ω_lo and direction are the heuristic value and the cut).
+
+For h ≥ 4 the certified bound is as tight as :meth:`DualOracle.bound` is for rank(M) ≥ 4 (a
+spectral bound today, loose); the driver then stops when no violated filter is found, with
+status "gap", and reports the heuristic gap (ω_lo in place of ω̄) separately, never as a
+bound.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import numpy as np
+import scipy.sparse as sp
+
+from .._torch import is_torch_module
+from .._validate import as_beta, as_targets, check_choice
+from ..conv_network import ConvReLUNetwork
+from ..errors import InvalidInputError, UnsupportedError
+from ..oracle import DualOracle, OracleBound
+from ..patches import as_images, as_pair, patches
+from .cutting_plane import _positive, _Progress
+from .group_lasso import _single_thread, solve_group_lasso
+from .result import IterationRecord, SolveResult, final_status, scaled_dual_bound
+
+__all__ = ["conv_cutting_plane", "conv_beta_max"]
+
+logger = logging.getLogger("cvxrelu")
+
+
+# ------------------------------------------------------------------ patch data
+class _PatchData:
+    """The stacked patch matrix M = [X_1; …; X_K], exactly compressed to its distinct nonzero
+    rows M_u (q × h) and the count matrix S (q × n): Z̃ᵀ(M u)_+ = (S Z)ᵀ(M_u u)_+ and
+    a(u) = Σ_k (X_k u)_+ = Sᵀ(M_u u)_+."""
+
+    def __init__(self, Pk: np.ndarray):
+        K, n, h = Pk.shape
+        M = Pk.reshape(K * n, h)
+        nz = np.flatnonzero(np.any(M != 0.0, axis=1))
+        self.n, self.h, self.n_patches = n, h, K
+        if nz.size == 0:
+            self.rows = np.zeros((0, h))
+            self.S = sp.csr_matrix((0, n))
+        else:
+            rows, inv = np.unique(M[nz], axis=0, return_inverse=True)
+            # csr sums duplicate (row, image) entries: S[j, i] = number of patches of image i
+            # equal to rows[j]
+            self.rows = rows
+            self.S = sp.csr_matrix((np.ones(nz.size), (np.ravel(inv), nz % n)),
+                                   shape=(rows.shape[0], n))
+        self.ST = self.S.T.tocsr()
+
+    def features(self, U: np.ndarray) -> np.ndarray:
+        """a(u) = Σ_k (X_k u)_+ for each column u of U (h, m); shape (n, m)."""
+        return np.asarray(self.ST @ np.maximum(self.rows @ U, 0.0))
+
+    def aggregate(self, Z: np.ndarray) -> np.ndarray:
+        """S Z (q, c): the oracle's matrix for the stacked residual Z̃ = [Z; …; Z]."""
+        return np.asarray(self.S @ Z)
+
+
+def _prepare(images, Y, beta, kernel_size, stride, padding, pooling):
+    """Validate like :func:`~cvxrelu.conv_bidual` and build the (scaled) patches."""
+    imgs = as_images(images)
+    n = imgs.shape[0]
+    Y = as_targets(Y, n)
+    beta = as_beta(beta)
+    check_choice(pooling, ("sum", "mean"), "pooling")
+    Pk = patches(imgs, kernel_size=kernel_size, stride=stride, padding=padding)   # (K, n, h)
+    if pooling == "mean":
+        Pk = Pk / Pk.shape[0]   # mean pooling = sum pooling over the patches X_k / K
+    return imgs, Y, beta, Pk
+
+
+# ------------------------------------------------------------ local pricing
+def _relu_values(rows: np.ndarray, Zc: np.ndarray, U: np.ndarray) -> np.ndarray:
+    """‖Zcᵀ(rows u)_+‖ for each column u of U (two GEMMs)."""
+    return np.linalg.norm(np.maximum(rows @ U, 0.0).T @ Zc, axis=1)
+
+
+def _local_search(rows: np.ndarray, Zc: np.ndarray, U: np.ndarray, n_jumps: int = 10,
+                  n_steps: int = 30):
+    """Local ascent of ω_u = ‖Zcᵀ(rows u)_+‖ on the unit sphere from the columns of U.
+
+    Two phases, each vectorized over the starts:
+
+    * pattern jumps: with the pattern D = 1[rows u > 0] fixed, ω_u = ‖G u‖ with
+      G = Zcᵀ D rows; the top right singular vector of G (signed for the larger true value)
+      replaces u when it increases the true value (one GEMM DᵀW with W = [z_j ⊗ x_j]_j);
+    * projected gradient ascent with a per-start step size, which also follows the faces of
+      the cells (where the pattern jumps, which ignore the cell, stop).
+
+    A LOCAL search: it only proposes cuts; the bounds and the stopping rule come from
+    :class:`~cvxrelu.oracle.DualOracle`. Returns (values (s,), unit directions (h, s)).
+    """
+    q, h = rows.shape
+    c = Zc.shape[1]
+    U = U / np.maximum(np.linalg.norm(U, axis=0), 1e-300)
+    W = (Zc[:, :, None] * rows[:, None, :]).reshape(q, c * h)
+    P = rows @ U                                        # (q, s), kept in step with U
+    vals = np.linalg.norm(np.maximum(P, 0.0).T @ Zc, axis=1)
+    for _ in range(n_jumps):
+        G = ((P > 0.0).T.astype(float) @ W).reshape(-1, c, h)
+        _, E = np.linalg.eigh(np.einsum("sci,scj->sij", G, G))
+        Un = E[:, :, -1].T
+        Pn = rows @ Un
+        fp = np.linalg.norm(np.maximum(Pn, 0.0).T @ Zc, axis=1)
+        fm = np.linalg.norm(np.maximum(-Pn, 0.0).T @ Zc, axis=1)
+        sign = np.where(fp >= fm, 1.0, -1.0)
+        fn = np.maximum(fp, fm)
+        better = fn > vals * (1 + 1e-12)
+        if not np.any(better):
+            break
+        U[:, better] = (Un * sign)[:, better]
+        P[:, better] = (Pn * sign)[:, better]
+        vals[better] = fn[better]
+    # gradient of ½ω_u²: rowsᵀ (D ⊙ Zc Zcᵀ(rows u)_+), tangent part, adaptive steps
+    step = np.full(U.shape[1], 0.1)
+    for _ in range(n_steps):
+        Wv = np.maximum(P, 0.0).T @ Zc                  # (s, c) = Zcᵀ(rows u)_+
+        grad = rows.T @ ((P > 0.0) * (Zc @ Wv.T))       # (h, s)
+        grad -= U * np.sum(U * grad, axis=0)
+        gn = np.linalg.norm(grad, axis=0)
+        if not np.any(gn > 1e-12 * np.maximum(vals * vals, 1e-300)):
+            break
+        Un = U + step * grad / np.maximum(gn, 1e-300)
+        Un /= np.linalg.norm(Un, axis=0)
+        Pn = rows @ Un
+        fn = np.linalg.norm(np.maximum(Pn, 0.0).T @ Zc, axis=1)
+        better = fn > vals * (1 + 1e-14)
+        U[:, better], P[:, better], vals[better] = Un[:, better], Pn[:, better], fn[better]
+        step = np.where(better, np.minimum(1.5 * step, 1.0), 0.5 * step)
+        if np.all(step < 1e-8):
+            break
+    return vals, U
+
+
+def _starts(rows, Zc, U_keep, rng, n_random=128, n_best=16):
+    """Starting directions: the best n_best of the given ones (current filters, last oracle
+    candidates) and the best n_best of n_random random ones."""
+    R = rng.standard_normal((rows.shape[1], n_random))
+    R /= np.linalg.norm(R, axis=0)
+    v = _relu_values(rows, Zc, R)
+    if U_keep.shape[1] > n_best:
+        U_keep = U_keep[:, np.argsort(-_relu_values(rows, Zc, U_keep))[:n_best]]
+    return np.hstack([U_keep, R[:, np.argsort(-v)[:n_best]]])
+
+
+def _distinct_best(vals: np.ndarray, U: np.ndarray, k: int, tol: float = 1e-9):
+    """Indices of the k best columns of U with pairwise distinct directions."""
+    chosen = []
+    for i in np.argsort(-vals):
+        if all(float(U[:, i] @ U[:, j]) < 1 - tol for j in chosen):
+            chosen.append(i)
+            if len(chosen) >= k:
+                break
+    return np.asarray(chosen, dtype=int)
+
+
+# ---------------------------------------------------------------- the master
+class _Filters:
+    """Collected unit filters U (h, m), their features A (n, m), the Gram data of the group
+    lasso master (G = AᵀA, B = AᵀY) and its solution V (m, c)."""
+
+    def __init__(self, data: _PatchData, Y: np.ndarray, beta: float):
+        self.data = data
+        self.Y = Y
+        self.beta = beta
+        self.yy = float(np.sum(Y * Y))
+        n, c = Y.shape
+        self.U = np.zeros((data.h, 0))
+        self.A = np.zeros((n, 0))
+        self.G = np.zeros((0, 0))
+        self.B = np.zeros((0, c))
+        self.V = np.zeros((0, c))
+        self.zero_age = np.zeros(0, dtype=int)
+
+    @property
+    def m(self) -> int:
+        return self.U.shape[1]
+
+    def add(self, Unew: np.ndarray) -> int:
+        """Add the new, distinct directions (columns of Unew) with a nonzero feature."""
+        added = []
+        for j in range(Unew.shape[1]):
+            nrm = np.linalg.norm(Unew[:, j])
+            if not nrm > 0:
+                continue
+            u = Unew[:, j] / nrm
+            if self.m and np.max(self.U.T @ u) > 1 - 1e-13:
+                continue
+            if any(float(u @ w) > 1 - 1e-13 for w in added):
+                continue
+            added.append(u)
+        if not added:
+            return 0
+        Un = np.column_stack(added)
+        An = self.data.features(Un)
+        nz = np.any(An > 0, axis=0)
+        if not np.any(nz):
+            return 0
+        Un, An = Un[:, nz], An[:, nz]
+        Gx = self.A.T @ An
+        self.G = np.block([[self.G, Gx], [Gx.T, An.T @ An]])
+        self.B = np.vstack([self.B, An.T @ self.Y])
+        self.U = np.hstack([self.U, Un])
+        self.A = np.hstack([self.A, An])
+        self.V = np.vstack([self.V, np.zeros((Un.shape[1], self.Y.shape[1]))])
+        self.zero_age = np.concatenate([self.zero_age, np.zeros(Un.shape[1], dtype=int)])
+        return Un.shape[1]
+
+    def solve(self, target=1e-9, accurate=False):
+        sol = solve_group_lasso(self.G, self.B, self.yy, self.beta, target=target,
+                                accurate=accurate, warm=self.V)
+        V = sol.V
+        nrm = np.linalg.norm(V, axis=1)
+        V[nrm <= 1e-9 * max(nrm.max(initial=0.0), 1e-300)] = 0.0   # prune negligible filters
+        self.V = V
+        return sol
+
+    def residual(self) -> np.ndarray:
+        """Z = Y − A V."""
+        return self.Y - self.A @ self.V
+
+    def upper(self, Z) -> float:
+        """Primal objective of the current CNN: ½‖Z‖² + β Σ‖v_k‖ (Z its residual)."""
+        return 0.5 * float(np.sum(Z * Z)) + self.beta * float(
+            np.sum(np.linalg.norm(self.V, axis=1)))
+
+    def screen(self, Z, slack=0.999):
+        """Drop columns with v_k = 0 in this master whose cut is inactive (‖Zᵀa_k‖ < slack·β):
+        the restricted optimum is unchanged; a dropped filter can come back via the oracle."""
+        if self.m == 0:
+            return
+        zero = np.linalg.norm(self.V, axis=1) == 0.0
+        self.zero_age = np.where(zero, self.zero_age + 1, 0)
+        viol = np.linalg.norm(self.A.T @ Z, axis=1)
+        drop = zero & (self.zero_age >= 1) & (viol < slack * self.beta)
+        if np.any(drop):
+            keep = ~drop
+            self.U, self.A = self.U[:, keep], self.A[:, keep]
+            self.G = self.G[np.ix_(keep, keep)]
+            self.B, self.V = self.B[keep], self.V[keep]
+            self.zero_age = self.zero_age[keep]
+
+    def snapshot(self):
+        """(filters (h, m), W2 (m, c)) of the balanced network: u_k √‖v_k‖, v_k/√‖v_k‖."""
+        nv = np.linalg.norm(self.V, axis=1)
+        keep = nv > 0
+        s = np.sqrt(nv[keep])
+        return self.U[:, keep] * s, self.V[keep] / s[:, None]
+
+
+def _warm_filters(warm_start, C: int, kernel: tuple) -> np.ndarray:
+    """Flattened filters (h, m) of a warm start (ConvReLUNetwork, SolveResult or torch)."""
+    net = getattr(warm_start, "network", warm_start)
+    if is_torch_module(net):
+        net = ConvReLUNetwork.from_torch(net)
+    if not isinstance(net, ConvReLUNetwork):
+        raise InvalidInputError(
+            "warm_start must be a cvxrelu.ConvReLUNetwork, a SolveResult holding one, or its "
+            f"torch export; got {type(warm_start)!r}.")
+    if (net.in_channels, *net.kernel_size) != (C, *kernel):
+        raise InvalidInputError(
+            f"warm_start has filters of shape {(net.in_channels, *net.kernel_size)} (C, kh, kw) "
+            f"but the images and kernel_size give {(C, *kernel)}; pass a network with the same "
+            "kernel_size and number of channels.")
+    return net.patch_weights
+
+
+def _network(filters, W2, C, kernel, stride, padding, pooling) -> ConvReLUNetwork:
+    return ConvReLUNetwork.from_patch_weights(filters, W2, kernel, in_channels=C, stride=stride,
+                                              padding=padding, pooling=pooling)
+
+
+# ------------------------------------------------------------------ β_max
+def conv_beta_max(images, Y, *, kernel_size, stride=1, padding=0, pooling="sum",
+                  seed=None) -> OracleBound:
+    """The smallest β at which the zero CNN is optimal for (50): β_max = ω(Y).
+
+    The zero network is optimal iff Z = Y is dual feasible, i.e. iff
+    ‖Σ_k Yᵀ(X_k u)_+‖ ≤ β for all ‖u‖ ≤ 1 (one oracle call at the targets).
+
+    Returns
+    -------
+    OracleBound
+        ``lower`` ≤ β_max ≤ ``upper`` (:meth:`DualOracle.bound`): both exact for h ≤ 3; for
+        h ≥ 4 ``lower`` is attained by a filter (so β < ``lower`` certainly gives a nonzero
+        optimum) and ``upper`` is a certified, possibly loose, bound.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> images = np.ones((2, 1, 1, 3)); Y = np.array([1.0, 2.0])
+    >>> b = conv_beta_max(images, Y, kernel_size=(1, 1))   # 3 patches of value 1: a = 3·u_+
+    >>> b.upper, b.exact                                   # ω(Y) = (1 + 2)·3 at u = 1
+    (9.0, True)
+    """
+    imgs, Y, _, Pk = _prepare(images, Y, 1.0, kernel_size, stride, padding, pooling)
+    data = _PatchData(Pk)
+    if data.rows.shape[0] == 0:
+        return OracleBound(0.0, 0.0, np.zeros(data.h), True, 0, "zero data")
+    return DualOracle(data.rows, seed=seed).bound(data.aggregate(Y))
+
+
+# ------------------------------------------------------------------ the driver
+def conv_cutting_plane(images, Y, beta, *, kernel_size, stride=1, padding=0,
+                       pooling: str = "sum", tol: float = 1e-6, max_iters: int = 500,
+                       n_cuts: int = 8, time_limit: float | None = None, warm_start=None,
+                       progress: bool = True, seed=None, oracle: str = "auto",
+                       local_search: bool = True) -> SolveResult:
+    """Train a two-layer CNN with global pooling to the global optimum of (50) by column
+    generation on its dual (Kelley's cutting planes, App. A.5), without CVXPY.
+
+    Parameters
+    ----------
+    images : array-like, shape (n, C, H, W) or (n, H, W)
+    Y : array-like, shape (n, c) or (n,)
+    beta : float
+        Weight decay β > 0 of (6): loss ½‖f − Y‖² summed over samples plus
+        (β/2)(‖filters‖² + ‖W2‖²).
+    kernel_size, stride, padding : int or pair
+        As in ``torch.nn.Conv2d`` (and :func:`~cvxrelu.conv_bidual`).
+    pooling : {"sum", "mean"}
+        Global pooling: "sum" is (50); "mean" is the same program over the patches X_k / K.
+    tol : float
+        Stop when (upper − lower) ≤ tol·upper, lower from the oracle (certified for h ≤ 3).
+    max_iters : int
+    n_cuts : int
+        Filters (cuts) added per round: the best distinct oracle candidates.
+    time_limit : float, optional
+        Seconds; checked once per round (a round is one oracle call and one master solve).
+    warm_start : ConvReLUNetwork, SolveResult or torch.nn.Sequential, optional
+        Its filters' directions are the initial columns of the master. With the same
+        architecture (kernel, stride, padding, pooling) the result is never worse than it.
+    progress : bool
+        tqdm bar with the bounds; when False each iteration is logged at DEBUG level on the
+        ``"cvxrelu"`` logger.
+    seed : None or int
+        Randomness of the heuristic oracle (h ≥ 4).
+    oracle : {"auto", "exact", "heuristic"}
+        :class:`~cvxrelu.oracle.DualOracle` method on the stacked patch matrix.
+    local_search : bool
+        Partial pricing: each round first runs a cheap local ascent of
+        ‖Σ_k Zᵀ(X_k u)_+‖ (pattern jumps, then projected gradient steps) from the current
+        filters, the last oracle candidates and the best 16 of 128 random directions;
+        filters it finds violated by more than max(10·tol, 1e-9) relative are added without
+        calling the (global, more expensive) oracle. Bounds and the stopping rule always come
+        from the oracle, which is called whenever the local search finds no such filter.
+        For h ≥ 4 it also finds violated filters that the heuristic oracle misses (its
+        pattern jumps stop at cell interiors). ``False``: the oracle every round.
+
+    Returns
+    -------
+    SolveResult
+        ``network`` is a :class:`~cvxrelu.ConvReLUNetwork` (balanced) and ``upper`` its
+        objective (6) on ``images``. ``lower`` is always certified: the best
+        ``scaled_dual_bound(Z, Y, β, ω̄)`` over the global rounds and the final residual,
+        with ω̄ ≥ ω(Z) certified (exact for h ≤ 3; for h ≥ 4 ``DualOracle.bound(S Z).upper``,
+        as tight as that bound is: loose while it is the spectral bound). ``status`` is "optimal" when
+        that certified relative gap is ≤ tol; "gap" when the oracle found no violated filter
+        but the certified gap is larger (h ≥ 4); else "max_iters", "time_limit" or
+        "stalled". ``info`` holds ``beta_max`` (the oracle value ω(Y) when the oracle
+        was called at Z = Y, else NaN; see :func:`conv_beta_max`), ``oracle_exact``,
+        ``omega_bound`` (the final :class:`~cvxrelu.oracle.OracleBound`),
+        ``heuristic_lower`` / ``heuristic_rel_gap`` (h ≥ 4: from the heuristic oracle's
+        value at the last master; NOT bounds; None when it exceeded the upper bound),
+        ``oracle_calls``, ``local_rounds``, ``n_patches``, ``patch_size``,
+        ``n_distinct_patches``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import cvxrelu as cr
+    >>> from cvxrelu.drivers.conv_cutting_plane import conv_cutting_plane
+    >>> rng = np.random.default_rng(0)
+    >>> images = rng.standard_normal((6, 1, 3, 3))
+    >>> Y = rng.standard_normal((6, 2))
+    >>> res = conv_cutting_plane(images, Y, 0.1, kernel_size=(1, 3), progress=False)
+    >>> res.status, res.certified                      # h = 3: exact oracle
+    ('optimal', True)
+    >>> abs(res.network.objective(images, Y, 0.1) - res.upper) <= 1e-9 * res.upper
+    True
+    """
+    t0 = time.perf_counter()
+    imgs, Y, beta, Pk = _prepare(images, Y, beta, kernel_size, stride, padding, pooling)
+    tol = _positive(tol, "tol")
+    max_iters = _positive(max_iters, "max_iters", integer=True)
+    n_cuts = _positive(n_cuts, "n_cuts", integer=True)
+    if time_limit is not None:
+        time_limit = _positive(time_limit, "time_limit")
+    oracle = check_choice(oracle, ("auto", "exact", "heuristic"), "oracle")
+    C = imgs.shape[1]
+    kernel = as_pair(kernel_size, "kernel_size")
+    arch = dict(C=C, kernel=kernel, stride=stride, padding=padding, pooling=pooling)
+    warm = None if warm_start is None else _warm_filters(warm_start, C, kernel)
+    with _single_thread():
+        return _solve(imgs, Y, beta, Pk, arch, tol, max_iters, n_cuts, time_limit, warm,
+                      progress, seed, oracle, bool(local_search), t0)
+
+
+def _remaining(time_limit, t0):
+    return None if time_limit is None else max(0.0, time_limit - (time.perf_counter() - t0))
+
+
+def _solve(imgs, Y, beta, Pk, arch, tol, max_iters, n_cuts, time_limit, warm, progress,
+           seed, oracle, local_search, t0):
+    data = _PatchData(Pk)
+    cols = _Filters(data, Y, beta)
+    desc = "conv_cutting_plane"
+    info = {"n_patches": data.n_patches, "patch_size": data.h,
+            "n_distinct_patches": data.rows.shape[0]}
+    if data.rows.shape[0] == 0:
+        # every patch is zero: every CNN outputs 0, p* = ½‖Y‖² (the zero network, Z = Y is
+        # feasible for every β since ω ≡ 0)
+        net = _network(np.zeros((data.h, 0)), np.zeros((0, Y.shape[1])), **arch)
+        p = 0.5 * cols.yy
+        rec = IterationRecord(1, p, p, time.perf_counter() - t0, 0, 0.0)
+        return SolveResult(network=net, upper=p, lower=p, status="optimal", exact_oracle=True,
+                           history=[rec], method=desc, beta=beta,
+                           time=time.perf_counter() - t0,
+                           info={**info, "beta_max": 0.0, "oracle_exact": True})
+    try:
+        orc = DualOracle(data.rows, method=oracle, seed=seed)
+    except UnsupportedError:
+        raise UnsupportedError(
+            f"oracle='exact' needs patches of rank <= 3 (h = C·kh·kw <= 3); these patches have "
+            f"rank {np.linalg.matrix_rank(data.rows)} (h = {data.h}). Use oracle='auto': the "
+            "lower bound then comes from DualOracle.bound and stays certified.") from None
+    rng = np.random.default_rng(seed)
+    info.update(rank=orc.rank, oracle_exact=orc.exact, oracle_calls=0, local_rounds=0)
+    bar = _Progress(progress, desc)
+    if warm is not None and cols.add(warm):
+        cols.solve(accurate=True)
+    Z = cols.residual()
+    history, heur = [], []
+    best_lower, best_upper = 0.0, np.inf       # Z = 0 is dual feasible: 0 is a lower bound
+    heur_lower = -np.inf   # the heuristic oracle's value at the LAST global round only
+    best = None
+    status, retried, force_global = "max_iters", False, False
+    final_bound, certified_last = None, False
+    last_dirs = np.zeros((data.h, 0))
+    clock = {"oracle": 0.0, "local": 0.0, "master": 0.0}
+    # a local cut is used instead of a global oracle call only when it is violated by more
+    # than this relative amount (smaller violations cannot move the gap much beyond tol)
+    local_margin = max(10.0 * tol, 1e-9)
+    for it in range(1, max_iters + 1):
+        Zc = data.aggregate(Z)
+        upper = cols.upper(Z)
+        if upper < best_upper:
+            best_upper, best = upper, cols.snapshot()
+        scale = max(abs(best_upper), 1e-300)
+        cuts, omega, done = None, float("nan"), None
+        if local_search and not force_global:
+            tl = time.perf_counter()
+            starts = _starts(data.rows, Zc, np.hstack([cols.U, last_dirs]), rng)
+            lv, lU = _local_search(data.rows, Zc, starts)
+            viol = lv > beta * (1 + local_margin)
+            if np.any(viol):
+                sel = _distinct_best(lv[viol], lU[:, viol], n_cuts)
+                cuts = lU[:, viol][:, sel]
+                info["local_rounds"] += 1
+            clock["local"] += time.perf_counter() - tl
+        force_global = False
+        certified_last = cuts is None
+        if cuts is None:
+            # a global round: the dual oracle on the stacked patch matrix, (11) for (50)
+            to = time.perf_counter()
+            warm_dirs = cols.U if cols.m else None
+            if orc.exact:
+                res = orc(Zc, n_cuts, warm=warm_dirs)
+                omega, values, dirs = float(res.value), res.values, res.directions
+                final_bound = OracleBound(omega, omega, res.direction, True, 1, "exact")
+            else:
+                # h ≥ 4: one call gives the best filter found (ω_lo, a cut when > β) and the
+                # certified ω̄ ≥ ω(Z) (DualOracle.bound, anytime under the time limit)
+                final_bound = orc.bound(Zc, time_limit=_remaining(time_limit, t0),
+                                        warm=warm_dirs)
+                omega = float(final_bound.lower)
+                values, dirs = np.array([omega]), final_bound.direction[:, None]
+            clock["oracle"] += time.perf_counter() - to
+            info["oracle_calls"] += 1
+            last_dirs = dirs
+            if cols.m == 0 and "beta_max" not in info:
+                info["beta_max"] = omega      # ω(Y): the zero network's residual is Y
+            best_lower = max(best_lower,
+                             scaled_dual_bound(Z, Y, beta, final_bound.upper)[0])
+            violated = values > beta * (1 + 1e-12)
+            cuts = dirs[:, violated]
+            if best_upper - best_lower <= tol * scale:
+                done = "optimal"
+            elif not orc.exact:
+                # the heuristic end ω_lo may underestimate ω(Z): its dual value is no bound;
+                # only the current one (at the master's own residual, where it is ≤ upper
+                # unless the master is inexact) is used, to stop; one above upper is dropped
+                hl = scaled_dual_bound(Z, Y, beta, omega)[0]
+                heur.append(hl)
+                heur_lower = hl if hl <= upper * (1 + 1e-12) else -np.inf
+                if upper - heur_lower <= tol * scale or not np.any(violated):
+                    done = "gap"         # no violated filter found, certified gap open
+        rec = IterationRecord(it, best_upper, best_lower, time.perf_counter() - t0, cols.m,
+                              omega)
+        history.append(rec)
+        bar.update(rec)
+        if done is not None:
+            status = done
+            break
+        if time_limit is not None and rec.time > time_limit:
+            status = "time_limit"
+            break
+        tm = time.perf_counter()
+        added = cols.add(cuts) if cuts.shape[1] else 0
+        if added == 0:
+            if certified_last:            # a global round pointed at existing columns
+                if retried:
+                    status = "stalled"
+                    break
+                # the master is not accurate enough: re-solve it accurately
+                retried = True
+                cols.solve(accurate=True)
+                Z = cols.residual()
+                certified_last = False
+            force_global = True
+            clock["master"] += time.perf_counter() - tm
+            continue
+        retried = False
+        rel = (best_upper - max(best_lower, heur_lower)) / scale
+        cols.solve(target=min(1e-3, max(1e-9, 1e-2 * rel)))
+        Z = cols.residual()
+        cols.screen(Z)
+        clock["master"] += time.perf_counter() - tm
+        certified_last = False
+    # the last master may be better than every recorded one (e.g. after the last solve)
+    upper = cols.upper(Z)
+    if upper < best_upper:
+        best_upper, best = upper, cols.snapshot()
+    if best is None:
+        best = cols.snapshot()
+    net = _network(*best, **arch).balanced() if best[0].shape[1] else _network(*best, **arch)
+    Zn = Y - net.predict(imgs)
+    upper = 0.5 * float(np.sum(Zn * Zn)) + beta * net.weight_decay()   # objective (6)
+    if not certified_last:
+        # the final certificate, at the returned network's residual (a lower bound need not
+        # come from the returned network: the in-loop one is reused when it was the last step)
+        to = time.perf_counter()
+        final_bound = orc.bound(data.aggregate(Zn), time_limit=_remaining(time_limit, t0))
+        clock["oracle"] += time.perf_counter() - to
+        best_lower = max(best_lower, scaled_dual_bound(Zn, Y, beta, final_bound.upper)[0])
+    lower = best_lower
+    rel = (upper - lower) / max(abs(upper), 1e-300)
+    if status == "optimal" and rel > tol:
+        status = "gap"
+    info.update(omega_bound=final_bound, n_columns=cols.m,
+                **{f"{k}_time": v for k, v in clock.items()})
+    if not orc.exact:
+        ok = np.isfinite(heur_lower)
+        info.update(heuristic_lower=float(heur_lower) if ok else None,
+                    heuristic_rel_gap=(upper - heur_lower) / max(abs(upper), 1e-300)
+                    if ok else None, heuristic_history=heur)
+    info.setdefault("beta_max", float("nan"))
+    result = SolveResult(network=net, upper=upper, lower=lower,
+                         status=final_status(rel, tol, True, status), exact_oracle=True,
+                         history=history, method=desc, beta=beta,
+                         time=time.perf_counter() - t0, info=info)
+    bar.close(result)
+    return result
