@@ -38,95 +38,20 @@ except ImportError as exc:  # pragma: no cover - exercised only without scikit-l
     ) from exc
 
 from ._validate import as_beta, check_choice
-from .errors import InvalidInputError, UnsupportedError
+from .errors import InvalidInputError
 from .network import ReLUNetwork
+from .path import _fit_driver, beta_max
 
 __all__ = ["ConvexReLURegressor", "ConvexReLUClassifier", "beta_max"]
 
 #: default loss of the classifier (cross-entropy once the general-loss driver is installed)
 _CLASSIFIER_LOSS = "squared"
-#: seconds (and nodes) the certified end of β_max may spend in ``DualOracle.bound``
-_BETA_MAX_TIME = 2.0
 
 
 def _softmax(F: np.ndarray) -> np.ndarray:
     S = F - F.max(axis=1, keepdims=True)
     E = np.exp(S)
     return E / E.sum(axis=1, keepdims=True)
-
-
-def _loss_gradient(loss: str, F: np.ndarray, Y: np.ndarray) -> np.ndarray:
-    """∇ℓ(F) of a loss of :mod:`cvxrelu.losses` (summed over samples)."""
-    from .losses import get_loss
-
-    obj = get_loss(loss)
-    grad = getattr(obj, "grad", None) or getattr(obj, "gradient")
-    return np.asarray(grad(F, Y), dtype=float)
-
-
-def beta_max(X, Y, loss: str = "squared", seed=None, time_limit: float = _BETA_MAX_TIME):
-    """β_max = ω(Z₀), Z₀ = −∇ℓ(0): the smallest β at which the zero network is optimal.
-
-    The zero network is optimal for (5)/(76) iff ‖Z₀ᵀ(Xu)_+‖₂ ≤ β for every ‖u‖₂ ≤ 1
-    (subgradient condition of the group lasso (25) over all neurons at V = 0), so
-    β_max = ω(Z₀) with the dual oracle ω of (11). Squared loss: Z₀ = Y.
-
-    Parameters
-    ----------
-    X : ndarray (n, d)
-        Data as the network sees it (with the constant column when an intercept is fitted).
-    Y : ndarray (n, c)
-        Prepared targets (centred ones for the squared loss with an intercept).
-    loss : str
-    seed : None or int
-        Randomness of the heuristic oracle (rank ≥ 4).
-    time_limit : float
-        Seconds :meth:`DualOracle.bound` may spend on the certified upper end.
-
-    Returns
-    -------
-    (lower, upper) : tuple of float
-        ``lower`` is attained: a direction u with ‖Z₀ᵀ(Xu)_+‖ = lower exists, so for every
-        β < lower the zero network is provably NOT optimal. ``upper`` ≥ β_max is certified
-        (:meth:`DualOracle.bound`), so for β ≥ upper the zero network is provably optimal.
-        For rank(X) ≤ 3 both are the exact β_max. The estimators scale ``alpha`` by
-        ``lower`` (the attained end, stable and close to β_max; the certified upper end is the
-        loose spectral bound ‖Z₀‖₂‖X‖₂ for rank ≥ 4 unless the oracle can do better).
-    """
-    from .oracle import DualOracle
-
-    Z0 = -_loss_gradient(loss, np.zeros_like(Y), Y)
-    if not np.any(Z0):
-        return 0.0, 0.0
-    b = DualOracle(X, seed=seed).bound(Z0, time_limit=time_limit)
-    return float(b.lower), float(b.upper)
-
-
-def _fit_driver(X, Y, beta, loss, warm_start=None, *, tol, max_iters, time_limit, n_cuts,
-                seed):
-    """One call of the column-generation driver for ``loss``; returns its SolveResult.
-
-    The single switch point between the squared-loss driver :func:`cvxrelu.cutting_plane`
-    and the general-loss driver (:func:`cvxrelu.drivers.loss_driver.loss_cutting_plane`).
-    ``warm_start`` (a ReLUNetwork) seeds the master with its neurons, so the result is never
-    worse than it.
-    """
-    kw = dict(tol=tol, max_iters=max_iters, time_limit=time_limit, n_cuts=n_cuts,
-              progress=False, seed=seed)
-    if warm_start is not None:
-        kw["warm_start"] = warm_start
-    if loss == "squared":
-        from .drivers.cutting_plane import cutting_plane
-
-        return cutting_plane(X, Y, beta, **kw)
-    try:
-        from .drivers.loss_driver import loss_cutting_plane
-    except ImportError:  # pragma: no cover - before the general-loss driver is installed
-        raise UnsupportedError(
-            f"loss={loss!r} needs the general-loss driver (cvxrelu.drivers.loss_driver), "
-            "which this installation lacks; use loss='squared'."
-        ) from None
-    return loss_cutting_plane(X, Y, beta, loss=loss, **kw)
 
 
 class _ConvexReLUBase(BaseEstimator):
