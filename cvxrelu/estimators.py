@@ -42,7 +42,8 @@ from .errors import InvalidInputError
 from .network import ReLUNetwork
 from .path import _fit_driver, beta_max
 
-__all__ = ["ConvexReLURegressor", "ConvexReLUClassifier", "beta_max"]
+__all__ = ["ConvexReLURegressor", "ConvexReLUClassifier", "ConvexReLURegressorCV",
+           "ConvexReLUClassifierCV", "beta_max"]
 
 #: default loss of the classifier (cross-entropy once the general-loss driver is installed)
 _CLASSIFIER_LOSS = "squared"
@@ -75,10 +76,10 @@ class _ConvexReLUBase(BaseEstimator):
 
     # ------------------------------------------------------------ hyperparameters
     def _check_params(self):
-        if self.beta is None:
-            as_beta(self.alpha, "alpha")
-        else:
+        if self.beta is not None:
             as_beta(self.beta, "beta")
+        elif self.alpha is not None:        # None only on the CV estimators (alpha_ chosen)
+            as_beta(self.alpha, "alpha")
         check_choice(self.loss, self._losses, "loss")
         for name in ("tol", "time_limit"):
             v = getattr(self, name)
@@ -111,17 +112,18 @@ class _ConvexReLUBase(BaseEstimator):
         rs = check_random_state(self.random_state)
         return int(rs.randint(np.iinfo(np.int32).max))
 
-    def _fit_network(self, X: np.ndarray, Y: np.ndarray):
+    def _fit_network(self, X: np.ndarray, Y: np.ndarray, alpha=None):
         """Fit the network to prepared targets Y (centred for the squared loss)."""
         Xa = self._augment(X)
         seed = self._seed()
+        alpha = self.alpha if alpha is None else alpha
         self.beta_max_, self.beta_max_upper_ = beta_max(Xa, Y, self.loss, seed=seed)
         if self.beta is not None:
             beta = float(self.beta)
         elif self.beta_max_ > 0:
-            beta = float(self.alpha) * self.beta_max_
+            beta = float(alpha) * self.beta_max_
         else:  # β_max = 0: the zero network is optimal for every β > 0
-            beta = float(self.alpha)
+            beta = float(alpha)
         warm = None
         old = getattr(self, "network_", None)
         if self.warm_start and isinstance(old, ReLUNetwork) and \
@@ -246,12 +248,15 @@ class ConvexReLURegressor(RegressorMixin, _ConvexReLUBase):
         """Fit the network; returns ``self``."""
         self._check_params()
         X, y = validate_data(self, X, y, multi_output=True, y_numeric=True)
+        return self._fit_validated(X, y)
+
+    def _fit_validated(self, X, y, alpha=None):
         Y = np.asarray(y, dtype=float)
         self._y_1d = Y.ndim == 1
         if self._y_1d:
             Y = Y.reshape(-1, 1)
         self.intercept_ = Y.mean(axis=0) if self.fit_intercept else np.zeros(Y.shape[1])
-        self._fit_network(X, Y - self.intercept_)
+        self._fit_network(X, Y - self.intercept_, alpha)
         return self
 
     def predict(self, X):
@@ -315,6 +320,9 @@ class ConvexReLUClassifier(ClassifierMixin, _ConvexReLUBase):
         """Fit the network; returns ``self``."""
         self._check_params()
         X, y = validate_data(self, X, y)
+        return self._fit_validated(X, y)
+
+    def _fit_validated(self, X, y, alpha=None):
         check_classification_targets(y)
         encoder = LabelEncoder()
         codes = encoder.fit_transform(y)
@@ -334,7 +342,7 @@ class ConvexReLUClassifier(ClassifierMixin, _ConvexReLUBase):
             self.intercept_ = Y.mean(axis=0)
         else:
             self.intercept_ = np.zeros(k)
-        self._fit_network(X, Y - self.intercept_)
+        self._fit_network(X, Y - self.intercept_, alpha)
         return self
 
     def _scores(self, X):
@@ -360,3 +368,183 @@ class ConvexReLUClassifier(ClassifierMixin, _ConvexReLUBase):
         """The class with the largest score."""
         F = self._scores(X)           # checks that the estimator is fitted
         return self.classes_[np.argmax(F, axis=1)]
+
+
+# --------------------------------------------------------------- cross-validation
+def _path_scores(base, X, y, train, test, alphas, scoring):
+    """Scores on one fold along the α grid (decreasing), each fit warm-started."""
+    from sklearn.base import clone
+    from sklearn.metrics import check_scoring
+
+    est = clone(base).set_params(warm_start=True)
+    scorer = check_scoring(est, scoring=scoring)
+    out = []
+    for a in alphas:
+        est.set_params(alpha=float(a)).fit(X[train], y[train])
+        out.append(scorer(est, X[test], y[test]))
+    return out
+
+
+class _CVMixin:
+    """Selection of ``alpha`` by K-fold cross-validation along a warm-started grid."""
+
+    beta = None          # the CV estimators choose alpha; they have no absolute β
+    alpha = None
+    warm_start = False
+
+    def _check_cv_params(self):
+        if self.alphas is None:
+            if isinstance(self.n_alphas, bool) or not isinstance(self.n_alphas, numbers.Integral) \
+                    or self.n_alphas < 1:
+                raise InvalidInputError(
+                    f"n_alphas must be a positive integer; got {self.n_alphas!r}.")
+            as_beta(self.alpha_min, "alpha_min")
+            alphas = np.geomspace(1.0, float(self.alpha_min), int(self.n_alphas))
+        else:
+            try:
+                alphas = np.asarray(self.alphas, dtype=float).ravel()
+            except (TypeError, ValueError):
+                raise InvalidInputError(
+                    f"alphas must be a sequence of positive numbers; got {self.alphas!r}."
+                ) from None
+            if alphas.size == 0:
+                raise InvalidInputError("alphas is empty; pass e.g. np.geomspace(1, 1e-3, 8).")
+            for a in alphas:
+                as_beta(a, "alphas")
+        return np.sort(alphas)[::-1]                # from β_max down: warm starts
+
+    def fit(self, X, y):
+        """Cross-validate ``alpha`` over the grid, then refit on all data; returns ``self``.
+
+        Each fold fits the grid from the largest alpha down, warm-starting every fit from
+        the previous one (a glmnet-style path); folds run in parallel with joblib
+        (``n_jobs``; a Dask or Ray backend through ``joblib.parallel_backend``).
+        """
+        import joblib
+        from sklearn.base import is_classifier
+        from sklearn.model_selection import check_cv
+
+        self._check_params()
+        alphas = self._check_cv_params()
+        X, y = validate_data(self, X, y, multi_output=not is_classifier(self),
+                             y_numeric=not is_classifier(self))
+        cv = check_cv(self.cv, y, classifier=is_classifier(self))
+        base = self._base_estimator()
+        folds = list(cv.split(X, y))
+        scores = joblib.Parallel(n_jobs=self.n_jobs)(
+            joblib.delayed(_path_scores)(base, X, y, tr, te, alphas, self.scoring)
+            for tr, te in folds)
+        self.alphas_ = alphas
+        self.cv_scores_ = np.asarray(scores, dtype=float).T          # (n_alphas, n_folds)
+        mean = self.cv_scores_.mean(axis=1)
+        # the largest alpha (simplest network) among the best mean scores
+        self.alpha_ = float(alphas[int(np.flatnonzero(mean >= mean.max() - 1e-12)[0])])
+        self.best_score_ = float(mean.max())
+        return self._fit_validated(X, y, alpha=self.alpha_)
+
+    def _base_estimator(self):
+        params = {k: getattr(self, k) for k in ("loss", "tol", "max_iter", "time_limit",
+                                                "n_cuts", "fit_intercept", "random_state")}
+        return self._base(**params)
+
+
+_CV_PARAMS = """
+    alphas : sequence of float > 0, optional
+        Grid of ``alpha`` = β/β_max to cross-validate (fitted from the largest down, warm
+        started). Default ``np.geomspace(1, alpha_min, n_alphas)``.
+    n_alphas : int, default 8
+    alpha_min : float, default 1e-3
+    cv : int, cross-validation generator or iterable, default 5
+        As in scikit-learn (stratified K-fold for the classifier).
+    scoring : str or callable, optional
+        Default: the estimator's ``score`` (accuracy / R²).
+    n_jobs : int, optional
+        Folds fitted in parallel by joblib (``with joblib.parallel_backend("dask")`` or
+        ``"ray"`` where installed to use a cluster).
+    loss, tol, max_iter, time_limit, n_cuts, fit_intercept, random_state :
+        As for the underlying estimator.
+
+    Attributes
+    ----------
+    alpha_ : float
+        The selected alpha (the largest among the best mean CV scores).
+    alphas_ : ndarray
+        The grid, decreasing.
+    cv_scores_ : ndarray, shape (n_alphas, n_folds)
+    best_score_ : float
+        Mean CV score at ``alpha_``.
+    and every fitted attribute of the underlying estimator (refitted on all data at
+    ``alpha_``): ``network_``, ``certificate_``, ``beta_``, ...
+"""
+
+
+class ConvexReLURegressorCV(_CVMixin, ConvexReLURegressor):
+    __doc__ = """:class:`ConvexReLURegressor` with ``alpha`` chosen by K-fold cross-validation.
+
+    Parameters
+    ----------""" + _CV_PARAMS + """
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from cvxrelu.estimators import ConvexReLURegressorCV
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((60, 2))
+    >>> y = np.maximum(X[:, 0], 0) - X[:, 1] + 0.1 * rng.standard_normal(60)
+    >>> reg = ConvexReLURegressorCV(alphas=[0.5, 0.05], cv=3).fit(X, y)
+    >>> float(reg.alpha_)
+    0.05
+    """
+
+    _base = ConvexReLURegressor
+
+    def __init__(self, alphas=None, *, n_alphas=8, alpha_min=1e-3, cv=5, scoring=None,
+                 n_jobs=None, loss="squared", tol=1e-4, max_iter=100, time_limit=60.0,
+                 n_cuts=None, fit_intercept=True, random_state=None):
+        self.alphas = alphas
+        self.n_alphas = n_alphas
+        self.alpha_min = alpha_min
+        self.cv = cv
+        self.scoring = scoring
+        self.n_jobs = n_jobs
+        self.loss = loss
+        self.tol = tol
+        self.max_iter = max_iter
+        self.time_limit = time_limit
+        self.n_cuts = n_cuts
+        self.fit_intercept = fit_intercept
+        self.random_state = random_state
+
+
+class ConvexReLUClassifierCV(_CVMixin, ConvexReLUClassifier):
+    __doc__ = """:class:`ConvexReLUClassifier` with ``alpha`` chosen by K-fold cross-validation.
+
+    Parameters
+    ----------""" + _CV_PARAMS + """
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from cvxrelu.estimators import ConvexReLUClassifierCV
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = ConvexReLUClassifierCV(alphas=[0.5, 0.01], cv=3, random_state=0).fit(X, y)
+    >>> clf.alpha_, clf.cv_scores_.shape
+    (0.01, (2, 3))
+    """
+
+    _base = ConvexReLUClassifier
+
+    def __init__(self, alphas=None, *, n_alphas=8, alpha_min=1e-3, cv=5, scoring=None,
+                 n_jobs=None, loss=_CLASSIFIER_LOSS, tol=1e-4, max_iter=100, time_limit=60.0,
+                 n_cuts=None, fit_intercept=True, random_state=None):
+        self.alphas = alphas
+        self.n_alphas = n_alphas
+        self.alpha_min = alpha_min
+        self.cv = cv
+        self.scoring = scoring
+        self.n_jobs = n_jobs
+        self.loss = loss
+        self.tol = tol
+        self.max_iter = max_iter
+        self.time_limit = time_limit
+        self.n_cuts = n_cuts
+        self.fit_intercept = fit_intercept
+        self.random_state = random_state

@@ -194,3 +194,54 @@ def test_constant_target_gives_zero_network():
     reg = ConvexReLURegressor().fit(X, np.full(8, 3.0))
     assert reg.beta_max_ == 0.0 and reg.n_neurons_ == 0
     np.testing.assert_allclose(reg.predict(X), 3.0)
+
+
+def test_classifier_cv_selects_alpha_on_iris():
+    from sklearn.datasets import load_iris
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+    from sklearn.preprocessing import StandardScaler
+
+    from cvxrelu.estimators import ConvexReLUClassifierCV
+
+    X, y = load_iris(return_X_y=True)
+    X, y = StandardScaler().fit_transform(X)[::2], y[::2]     # 75 samples keep it fast
+    cv = StratifiedKFold(3, shuffle=True, random_state=0)
+    alphas = [1.0, 0.05]
+    clf = ConvexReLUClassifierCV(alphas=alphas, cv=cv, random_state=0).fit(X, y)
+    assert clf.cv_scores_.shape == (2, 3)
+    np.testing.assert_array_equal(clf.alphas_, alphas)          # decreasing grid
+    mean = clf.cv_scores_.mean(1)
+    assert clf.alpha_ == alphas[int(np.argmax(mean))] and clf.best_score_ == mean.max()
+    # independent reference: scikit-learn's own cross-validation of cold fits, same folds
+    cold = [cross_val_score(ConvexReLUClassifier(alpha=a, random_state=0), X, y, cv=cv).mean()
+            for a in alphas]
+    assert clf.alpha_ == 0.05 and cold[1] > cold[0] + 0.2     # α = 1: the zero network
+    assert clf.best_score_ > 0.9 and abs(clf.best_score_ - cold[1]) <= 0.05
+    # refitted on all data at alpha_
+    assert clf.beta_ == pytest.approx(clf.alpha_ * clf.beta_max_, rel=1e-12)
+    assert clf.score(X, y) > 0.95 and clf.predict_proba(X).shape == (75, 3)
+    # folds in parallel through a joblib backend (Dask/Ray plug in the same way)
+    import joblib
+
+    with joblib.parallel_backend("threading"):
+        par = ConvexReLUClassifierCV(alphas=alphas, cv=cv, random_state=0, n_jobs=2).fit(X, y)
+    np.testing.assert_allclose(par.cv_scores_, clf.cv_scores_)
+
+
+def test_regressor_cv_matches_manual_selection():
+    from sklearn.model_selection import KFold, cross_val_score
+
+    from cvxrelu.estimators import ConvexReLURegressorCV
+
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((45, 2))
+    y = np.maximum(X[:, 0], 0) - X[:, 1] + 0.3 * rng.standard_normal(45)
+    cv = KFold(3, shuffle=True, random_state=1)
+    alphas = [0.9, 0.2, 0.02]
+    reg = ConvexReLURegressorCV(alphas=alphas, cv=cv, fit_intercept=False, tol=1e-6).fit(X, y)
+    cold = [cross_val_score(ConvexReLURegressor(alpha=a, fit_intercept=False, tol=1e-6),
+                            X, y, cv=cv).mean() for a in alphas]
+    # certified-optimal fits are unique in their predictions up to tol: the scores agree
+    np.testing.assert_allclose(reg.cv_scores_.mean(1), cold, rtol=1e-3, atol=1e-3)
+    assert reg.alpha_ == alphas[int(np.argmax(cold))]
+    assert reg.certificate_.certified and reg.n_neurons_ >= 1
