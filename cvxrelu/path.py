@@ -38,7 +38,7 @@ __all__ = ["PathResult", "regularization_path", "beta_max"]
 
 _METHODS = ("cutting_plane", "bidual", "copositive")
 #: seconds the certified end of β_max may spend in ``DualOracle.bound``
-_BETA_MAX_TIME = 2.0
+_BETA_MAX_TIME = 1.0
 
 
 @dataclass
@@ -268,13 +268,14 @@ def _driver_accepts(driver, name: str) -> bool:
 
 
 def _fit_driver(X, Y, beta, loss="squared", warm_start=None, *, tol=1e-4, max_iters=200,
-                time_limit=None, n_cuts=None, seed=None):
+                time_limit=None, n_cuts=None, seed=None, oracle_time_limit=None):
     """One call of the column-generation driver for ``loss``; returns its SolveResult.
 
     The single switch point between :func:`cvxrelu.cutting_plane` (squared loss) and the
     general-loss driver ``cvxrelu.drivers.loss_driver.loss_cutting_plane``; used by the
     estimators and by the driver path. ``warm_start`` (a ReLUNetwork) seeds the master with
-    its neurons, so the result is never worse than it (passed when the driver supports it).
+    its neurons, so the result is never worse than it; ``oracle_time_limit`` caps the final
+    certificate's oracle (both passed when the driver supports them).
     """
     if loss == "squared":
         from .drivers.cutting_plane import cutting_plane as driver
@@ -288,22 +289,26 @@ def _fit_driver(X, Y, beta, loss="squared", warm_start=None, *, tol=1e-4, max_it
                 "which this installation lacks; use loss='squared'."
             ) from None
         kw = {"loss": loss}
-    kw.update(tol=tol, max_iters=max_iters, time_limit=time_limit, n_cuts=n_cuts,
-              progress=False, seed=seed)
+    kw.update(tol=tol, max_iters=max_iters, time_limit=time_limit, progress=False, seed=seed)
+    if n_cuts is not None:
+        kw["n_cuts"] = n_cuts
     if warm_start is not None and _driver_accepts(driver, "warm_start"):
         kw["warm_start"] = warm_start
+    if oracle_time_limit is not None and _driver_accepts(driver, "oracle_time_limit"):
+        kw["oracle_time_limit"] = oracle_time_limit
     return driver(X, Y, beta, **kw)
 
 
 def _driver_chunk(X, Y, betas, loss, warm_start, tol, max_iters, time_limit, n_cuts, seed,
-                  keep):
+                  keep, oracle_time_limit=None):
     """Solve the β of a chunk in order (largest first), each warm-started from the last."""
     out = {k: [] for k in ("upper", "lower", "certified", "status", "iterations", "time",
                            "n_neurons", "loss", "path_norm", "rel_gap", "results")}
     prev = None
     for b in betas:
         res = _fit_driver(X, Y, float(b), loss, prev if warm_start else None, tol=tol,
-                          max_iters=max_iters, time_limit=time_limit, n_cuts=n_cuts, seed=seed)
+                          max_iters=max_iters, time_limit=time_limit, n_cuts=n_cuts, seed=seed,
+                          oracle_time_limit=oracle_time_limit)
         net = res.network
         prev = net if net.n_neurons > 0 else None
         cert = bool(res.certified)
@@ -323,7 +328,8 @@ def _driver_chunk(X, Y, betas, loss, warm_start, tol, max_iters, time_limit, n_c
 
 
 def _driver_path(X, Y, betas, alphas, n_alphas, alpha_min, loss, n_jobs, warm_start, tol,
-                 max_iters, time_limit, n_cuts, seed, keep_networks, t_start):
+                 max_iters, time_limit, n_cuts, seed, keep_networks, t_start,
+                 oracle_time_limit=None):
     Y = prepare_targets(Y, X.shape[0], loss)
     bmax, bmax_up = beta_max(X, Y, loss, seed=seed)
     if betas is None:
@@ -338,7 +344,8 @@ def _driver_path(X, Y, betas, alphas, n_alphas, alpha_min, loss, n_jobs, warm_st
     else:
         betas = _check_betas(betas)
     order = np.argsort(-betas, kind="stable")       # from β_max down (glmnet)
-    args = (loss, warm_start, tol, max_iters, time_limit, n_cuts, seed, keep_networks)
+    args = (loss, warm_start, tol, max_iters, time_limit, n_cuts, seed, keep_networks,
+            oracle_time_limit)
     if n_jobs == 1 or len(betas) == 1:
         chunks = [order]
         outs = [_driver_chunk(X, Y, betas[order], *args)]
@@ -408,7 +415,8 @@ def regularization_path(X, Y, betas=None, method: str = "cutting_plane", form: s
                         refit: bool = True, keep_networks: bool = False,
                         on_error: str = "raise", *, alphas=None, n_alphas: int = 10,
                         alpha_min: float = 1e-3, tol: float = 1e-4, max_iters: int = 200,
-                        time_limit=None, n_cuts=None, seed=None) -> PathResult:
+                        time_limit=None, n_cuts=None, seed=None,
+                        oracle_time_limit=None) -> PathResult:
     """Solve the training problem for every β of a grid (warm-started / one compiled problem).
 
     Parameters
@@ -432,9 +440,10 @@ def regularization_path(X, Y, betas=None, method: str = "cutting_plane", form: s
         ``betas`` is given. Default ``np.geomspace(1, alpha_min, n_alphas)``.
     n_alphas, alpha_min :
         The default grid: ``n_alphas`` points from 1 down to ``alpha_min`` (geometric).
-    tol, max_iters, time_limit, n_cuts, seed :
+    tol, max_iters, time_limit, n_cuts, seed, oracle_time_limit :
         Driver engine: settings of each driver call (relative gap, rounds, seconds per β,
-        cuts per round, randomness of the heuristic oracle for rank ≥ 4).
+        cuts per round, randomness of the heuristic oracle for rank ≥ 4, seconds for the
+        final certificate's oracle).
     form : str
         Passed to the builder (e.g. "auto", "rays", "inner").
     patterns : None, Arrangement or bool array (n, P)
@@ -487,7 +496,7 @@ def regularization_path(X, Y, betas=None, method: str = "cutting_plane", form: s
     if method == "cutting_plane":
         return _driver_path(X, Y, betas, alphas, n_alphas, alpha_min, loss, n_jobs,
                             warm_start, tol, max_iters, time_limit, n_cuts, seed,
-                            keep_networks, t_start)
+                            keep_networks, t_start, oracle_time_limit)
     if betas is None:
         raise InvalidInputError(f"method={method!r} needs betas (a sequence of weight "
                                 "decays); alphas are for method='cutting_plane'.")
