@@ -1,14 +1,20 @@
-"""scikit-learn estimators that train two-layer ReLU networks by the convex program (12).
+"""scikit-learn estimators that train two-layer ReLU networks through the cutting-plane drivers.
 
 :class:`ConvexReLURegressor` (squared loss, SPEC (5)) and :class:`ConvexReLUClassifier`
-(softmax cross-entropy, program (79) of Sahiner, Ergen, Pauly & Pilanci, ICLR 2021) wrap
-:func:`cvxrelu.bidual`: ``fit`` builds the program over a set of sign patterns, solves it
-with a conic solver and recovers a real network (Remark 5.1). They follow scikit-learn's
-conventions (hyperparameters only in ``__init__``, learned attributes with a trailing
-underscore, ``fit`` returns ``self``) and work in ``Pipeline`` and ``GridSearchCV``.
+(softmax cross-entropy, the general-loss program (76)–(79) of Sahiner, Ergen, Pauly &
+Pilanci, ICLR 2021) fit by column generation on the semi-infinite dual (11)/(73) (App. A.5,
+:func:`cvxrelu.cutting_plane`): the dual oracle ω(Z) = max_{‖u‖≤1} ‖Zᵀ(Xu)_+‖ proposes
+neurons, a group-lasso master over the collected neurons gives a real network. No CVXPY
+program and no sampled sign-pattern matrix is built. Every fit stores the driver's
+certificate (``certificate_``: upper bound = the network's objective, lower bound, whether it
+is certified, the relative gap).
 
-Scale: the objective is summed over samples (never averaged), so a given ``beta`` regularizes
-relatively less on larger training sets.
+β on the data's scale. Losses are summed over samples, so a fixed β means different things on
+different data sets. The estimators take ``alpha = β/β_max`` where β_max is the smallest β at
+which the zero network is optimal (the analogue of glmnet's λ_max): by the optimality
+condition of the group lasso (25) over all neurons, V = 0 is optimal iff
+‖Z₀ᵀ(Xu)_+‖ ≤ β for every unit u, with Z₀ = −∇ℓ(0) (squared loss: Z₀ = Y), i.e.
+β_max = ω(Z₀), one oracle call. ``beta=`` sets the absolute value instead.
 
 Requires the ``sklearn`` extra (``pip install cvxrelu[sklearn]``).
 """
@@ -32,17 +38,15 @@ except ImportError as exc:  # pragma: no cover - exercised only without scikit-l
     ) from exc
 
 from ._validate import as_beta, check_choice
-from .arrangements import max_patterns_bound, reduce_rank, sign_patterns
-from .builders.bidual import bidual
-from .errors import InvalidInputError, SolverError, SolverNotInstalledError
-from .sets import FORMS
+from .errors import InvalidInputError
+from .network import ReLUNetwork
+from .path import _fit_driver, beta_max
 
-__all__ = ["ConvexReLURegressor", "ConvexReLUClassifier"]
+__all__ = ["ConvexReLURegressor", "ConvexReLUClassifier", "ConvexReLURegressorCV",
+           "ConvexReLUClassifierCV", "beta_max"]
 
-_PATTERNS = ("auto", "exact", "sample")
-#: Clarabel settings that finish the cross-entropy programs where the defaults stall
-_CLARABEL_STEADY = {"static_regularization_constant": 1e-7, "max_step_fraction": 0.9}
-_SCS_ACCURATE = {"eps_abs": 1e-7, "eps_rel": 1e-7, "max_iters": 20_000}
+#: default loss of the classifier (cross-entropy once the general-loss driver is installed)
+_CLASSIFIER_LOSS = "squared"
 
 
 def _softmax(F: np.ndarray) -> np.ndarray:
@@ -54,45 +58,49 @@ def _softmax(F: np.ndarray) -> np.ndarray:
 class _ConvexReLUBase(BaseEstimator):
     """Shared fitting machinery; see the two public estimators for the documentation."""
 
-    _loss = "squared"
+    _losses: tuple = ("squared",)
 
-    def __init__(self, beta=1.0, *, form="inner", patterns="auto", n_patterns=30,
-                 solver=None, solver_opts=None, fit_intercept=True, random_state=None):
+    def __init__(self, alpha=1e-2, *, beta=None, loss="squared", tol=1e-2, max_iter=100,
+                 time_limit=60.0, n_cuts=None, oracle_time_limit=1.0, warm_start=False,
+                 fit_intercept=True, random_state=None):
+        self.alpha = alpha
         self.beta = beta
-        self.form = form
-        self.patterns = patterns
-        self.n_patterns = n_patterns
-        self.solver = solver
-        self.solver_opts = solver_opts
+        self.loss = loss
+        self.tol = tol
+        self.max_iter = max_iter
+        self.time_limit = time_limit
+        self.n_cuts = n_cuts
+        self.oracle_time_limit = oracle_time_limit
+        self.warm_start = warm_start
         self.fit_intercept = fit_intercept
         self.random_state = random_state
 
     # ------------------------------------------------------------ hyperparameters
     def _check_params(self):
-        beta = as_beta(self.beta, "beta")
-        check_choice(self.form, ("auto",) + tuple(FORMS), "form")
-        check_choice(self.patterns, _PATTERNS, "patterns")
-        n_patterns = self.n_patterns
-        if isinstance(n_patterns, bool) or not isinstance(n_patterns, numbers.Integral) \
-                or n_patterns < 1:
-            raise InvalidInputError(
-                f"n_patterns must be a positive integer (the number of sampled sign patterns); "
-                f"got {n_patterns!r}."
-            )
-        if self.solver_opts is not None and not isinstance(self.solver_opts, dict):
-            raise InvalidInputError(
-                f"solver_opts must be None or a dict of solver keyword arguments; got "
-                f"{type(self.solver_opts).__name__}."
-            )
-        if self.solver is not None and not isinstance(self.solver, str):
-            raise InvalidInputError(
-                f"solver must be None or a solver name such as 'CLARABEL'; got {self.solver!r}."
-            )
-        if not isinstance(self.fit_intercept, (bool, np.bool_)):
-            raise InvalidInputError(
-                f"fit_intercept must be True or False; got {self.fit_intercept!r}."
-            )
-        return beta
+        if self.beta is not None:
+            as_beta(self.beta, "beta")
+        elif self.alpha is not None:        # None only on the CV estimators (alpha_ chosen)
+            as_beta(self.alpha, "alpha")
+        check_choice(self.loss, self._losses, "loss")
+        for name in ("tol", "time_limit", "oracle_time_limit"):
+            v = getattr(self, name)
+            if name != "tol" and v is None:
+                continue
+            if isinstance(v, bool) or not isinstance(v, numbers.Real) or not np.isfinite(v) \
+                    or v <= 0:
+                raise InvalidInputError(
+                    f"{name} must be a positive number{' or None' if name != 'tol' else ''}"
+                    f"; got {v!r}.")
+        for name in ("max_iter", "n_cuts"):
+            v = getattr(self, name)
+            if name == "n_cuts" and v is None:
+                continue
+            if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
+                raise InvalidInputError(f"{name} must be a positive integer; got {v!r}.")
+        for name in ("fit_intercept", "warm_start"):
+            if not isinstance(getattr(self, name), (bool, np.bool_)):
+                raise InvalidInputError(
+                    f"{name} must be True or False; got {getattr(self, name)!r}.")
 
     def _augment(self, X: np.ndarray) -> np.ndarray:
         """[X, 1] when fit_intercept (a first-layer bias), X otherwise."""
@@ -101,52 +109,38 @@ class _ConvexReLUBase(BaseEstimator):
             return np.hstack([X, np.ones((X.shape[0], 1))])
         return X
 
-    def _arrangement(self, Xa: np.ndarray):
-        """Sign patterns: exact when ``patterns="exact"``, or ``"auto"`` and the worst-case
-        count fits in ``n_patterns``; otherwise ``n_patterns`` sampled directions."""
-        method = self.patterns
-        if method == "auto":
-            r = reduce_rank(Xa)[0].shape[1]
-            method = "exact" if max_patterns_bound(Xa.shape[0], r) <= self.n_patterns \
-                else "sample"
-        if method == "exact":
-            return sign_patterns(Xa, method="exact")
+    def _seed(self):
         rs = check_random_state(self.random_state)
-        seed = int(rs.randint(np.iinfo(np.int32).max))
-        return sign_patterns(Xa, method="sample", n_samples=int(self.n_patterns), seed=seed)
+        return int(rs.randint(np.iinfo(np.int32).max))
 
-    def _fit_network(self, X: np.ndarray, Y: np.ndarray, beta: float):
+    def _fit_network(self, X: np.ndarray, Y: np.ndarray, alpha=None):
+        """Fit the network to prepared targets Y (centred for the squared loss)."""
         Xa = self._augment(X)
-        arrangement = self._arrangement(Xa)
-        f = bidual(Xa, Y, beta, patterns=arrangement, form=self.form, loss=self._loss)
-        self.value_, self.solver_ = self._solve(f)
-        try:
-            self.network_ = f.network(refit=True, solver=self.solver_)
-        except SolverError:
-            # the refit only lowers the objective; the factored network is still valid
-            self.network_ = f.network(refit=False)
-        self.bound_ = f.bound
-        self.form_ = f.form
-        self.n_patterns_ = arrangement.n_patterns
-        self.n_neurons_ = self.network_.n_neurons
-        self.objective_ = self.network_.objective(Xa, Y, beta, loss=self._loss)
-
-    def _solve(self, f):
-        """Solve; with the default solver and options, retry an inaccurate Clarabel solve
-        with steadier settings and then with SCS before giving up."""
-        if self.solver is not None or self.solver_opts is not None:
-            return f.solve(solver=self.solver, **dict(self.solver_opts or {})), self.solver
-        attempts = [("CLARABEL", {}), ("CLARABEL", _CLARABEL_STEADY), ("SCS", _SCS_ACCURATE)]
-        for i, (name, opts) in enumerate(attempts):
-            try:
-                return f.solve(solver=name, **opts), name
-            except SolverNotInstalledError:
-                if i == len(attempts) - 1:
-                    raise
-            except SolverError:
-                if i == len(attempts) - 1:
-                    raise
-        raise AssertionError("unreachable")  # pragma: no cover
+        seed = self._seed()
+        alpha = self.alpha if alpha is None else alpha
+        self.beta_max_, self.beta_max_upper_ = beta_max(Xa, Y, self.loss, seed=seed)
+        if self.beta is not None:
+            beta = float(self.beta)
+        elif self.beta_max_ > 0:
+            beta = float(alpha) * self.beta_max_
+        else:  # β_max = 0: the zero network is optimal for every β > 0
+            beta = float(alpha)
+        warm = None
+        old = getattr(self, "network_", None)
+        if self.warm_start and isinstance(old, ReLUNetwork) and \
+                old.n_features == Xa.shape[1] and old.n_outputs == Y.shape[1] and \
+                old.n_neurons > 0:
+            warm = old
+        res = _fit_driver(Xa, Y, beta, self.loss, warm, tol=float(self.tol),
+                          max_iters=int(self.max_iter), time_limit=self.time_limit,
+                          n_cuts=self.n_cuts, seed=seed,
+                          oracle_time_limit=self.oracle_time_limit)
+        self.beta_ = beta
+        self.certificate_ = res
+        self.network_ = res.network
+        self.objective_ = float(res.upper)
+        self.n_iter_ = max(1, int(res.iterations))
+        self.n_neurons_ = res.network.n_neurons
 
     def _raw_output(self, X) -> np.ndarray:
         check_is_fitted(self, "network_")
@@ -159,68 +153,89 @@ class _ConvexReLUBase(BaseEstimator):
         return tags
 
 
-class ConvexReLURegressor(RegressorMixin, _ConvexReLUBase):
-    """Two-layer ReLU regression network trained to (near) global optimality.
+_COMMON_PARAMS = """
+    alpha : float > 0, default 1e-2
+        Weight decay relative to the data: β = alpha · β_max, where β_max is the smallest β
+        at which the zero network is optimal (``beta_max_``, one oracle call; see
+        :func:`beta_max`). alpha ≥ 1 gives (essentially) the zero network; smaller alpha
+        fits more closely.
+    beta : float > 0, optional
+        Absolute weight decay β of (5) (summed, not averaged, loss); overrides ``alpha``.
+    tol : float, default 1e-2
+        Stop when the driver's relative gap (upper − lower)/upper ≤ tol: 1 % of the training
+        objective is far below what changes predictions, and keeps fits fast. For data of
+        rank ≥ 4 the driver stops on its heuristic gap (not a proof); the certificate says
+        what was proven. Pass e.g. 1e-6 for a certified optimum on data of rank ≤ 3.
+    max_iter : int, default 100
+        Maximum cutting-plane rounds.
+    time_limit : float or None, default 60
+        Seconds for the driver (checked between rounds); the best network so far is kept.
+    n_cuts : int, optional
+        Neurons added per round (driver default).
+    oracle_time_limit : float or None, default 1.0
+        Seconds the final certificate's oracle may spend (the certified ω̄ of
+        ``DualOracle.bound``; for rank ≥ 4 a branch and bound that stops with a valid but
+        looser bound). None: what is left of ``time_limit``.
+    warm_start : bool, default False
+        Re-use the previous fit's network (its neurons seed the master), scikit-learn
+        semantics: with ``set_params(alpha=...)`` along a decreasing grid this is a
+        glmnet-style warm-started path. Ignored when the data's width or the number of
+        outputs changed.
+    fit_intercept : bool, default True
+    random_state : int, RandomState or None
+        Seed of the dual oracle's random starts (data of rank ≥ 4).
+"""
 
-    Minimizes ½‖relu(X̃ W1) W2 − (Y − b)‖²_F + (β/2)(‖W1‖²_F + ‖W2‖²_F) through the convex
-    bi-dual (12) (Pilanci & Ergen's program (9) for a single output), summed over samples.
+_COMMON_ATTRS = """
+    certificate_ : SolveResult
+        The driver's result: ``upper`` (= ``objective_``), ``lower``, ``certified``,
+        ``rel_gap``, ``status``, ``history``. The lower bound is certified only when the
+        oracle was exact or certified (``certificate_.certified``); for data of rank ≥ 4 it
+        is a heuristic value unless the oracle certifies it.
+    objective_ : float
+        Training objective (5)/(76) of ``network_`` at ``beta_``: an upper bound on the
+        global optimum.
+    beta_ : float
+        The absolute β used.
+    beta_max_ : float
+        β_max (attained end of :func:`beta_max`).
+    beta_max_upper_ : float
+        Certified upper end of β_max.
+    n_iter_ : int
+        Cutting-plane rounds.
+    n_neurons_ : int
+        Hidden neurons of ``network_``.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str (only when X had string column names)
+"""
+
+
+class ConvexReLURegressor(RegressorMixin, _ConvexReLUBase):
+    __doc__ = """Two-layer ReLU regression network trained by the cutting-plane driver.
+
+    Minimizes ½‖relu(X̃ W1) W2 − (Y − b)‖²_F + (β/2)(‖W1‖²_F + ‖W2‖²_F) (SPEC (5), summed
+    over samples) by column generation on the dual (11)/(73) (App. A.5): no CVXPY program is
+    built. The result is certified globally optimal (status ``"optimal"``) when the oracle is
+    exact (rank of ``[X, 1]`` ≤ 3) and the gap closes to ``tol``.
 
     Parameters
-    ----------
-    beta : float > 0, default 1.0
-        Weight decay β (on the summed, not averaged, loss).
-    form : {"inner", "auto", "rays", "simplicial", "paper"}, default "inner"
-        Cone-set form of :func:`cvxrelu.bidual`. For one output every form is exact; "inner"
-        is a cheap second-order-cone program and always yields a real network.
-    patterns : {"auto", "exact", "sample"}, default "auto"
-        Sign patterns D_i: "exact" enumerates all of them (only feasible for data of rank
-        ≤ 3 or so; the fit is then the global optimum); "sample" keeps the distinct patterns
-        of ``n_patterns`` random directions (the fit is then an upper bound, a real network
-        optimal over those patterns); "auto" is exact when the worst-case number of patterns
-        is at most ``n_patterns`` and samples otherwise.
-    n_patterns : int, default 30
-        Number of sampled directions (an upper limit on the number of patterns).
-    solver : str, optional
-        Conic solver name. With ``solver=None`` and ``solver_opts=None``, Clarabel is tried
-        first, then Clarabel with steadier settings, then SCS (tight tolerances), each only
-        if the previous one did not reach an optimal status; ``solver_`` says which one won.
-    solver_opts : dict, optional
-        Keyword arguments for the solver (e.g. ``{"max_iter": 500}``); given options (or a
-        given solver) switch the fallback off.
+    ----------""" + _COMMON_PARAMS.replace("    fit_intercept : bool, default True\n", """\
     fit_intercept : bool, default True
         Adds two intercepts. (1) A first-layer bias, by appending a constant feature 1 to X;
         it is part of W1 and therefore IS regularized by the weight decay (this also lets a
         neuron act as a constant output). (2) An output intercept ``intercept_`` = the mean of
         Y over the training set, subtracted before the fit: it is NOT regularized, but it is
         fixed at the mean rather than optimized jointly with the network.
-    random_state : int, RandomState or None
-        Seed of the pattern sampler.
+""") + """    loss : {"squared"}, default "squared"
+        The data-fitting term (the only regression loss with a driver today).
 
     Attributes
     ----------
     network_ : ReLUNetwork
-        The recovered network. With ``fit_intercept`` it acts on ``[X, 1]`` (its W1 has
+        The fitted network. With ``fit_intercept`` it acts on ``[X, 1]`` (its W1 has
         ``n_features_in_ + 1`` rows; the last row is the first-layer bias).
     intercept_ : ndarray, shape (n_outputs,)
-        Output intercept (zeros when ``fit_intercept=False``).
-    value_ : float
-        Optimal value of the convex program (on centered targets).
-    objective_ : float
-        Training objective (5) of ``network_`` (on centered targets): an upper bound on the
-        global optimum; it equals ``value_`` up to solver accuracy when ``bound_`` is "exact".
-    bound_ : str
-        What ``value_`` is relative to the global optimum: "exact", "upper", ...
-    form_ : str
-        The form actually used.
-    n_neurons_ : int
-        Hidden neurons of ``network_``.
-    n_patterns_ : int
-        Number of sign patterns in the program.
-    solver_ : str or None
-        The solver that produced ``value_``.
-    n_features_in_ : int
-    feature_names_in_ : ndarray of str (only when X had string column names)
-
+        Output intercept (zeros when ``fit_intercept=False``).""" + _COMMON_ATTRS + """
     Examples
     --------
     >>> import numpy as np
@@ -228,23 +243,28 @@ class ConvexReLURegressor(RegressorMixin, _ConvexReLUBase):
     >>> rng = np.random.default_rng(0)
     >>> X = rng.standard_normal((40, 2))
     >>> y = np.maximum(X[:, 0], 0) - X[:, 1]
-    >>> reg = ConvexReLURegressor(beta=1e-2).fit(X, y)
+    >>> reg = ConvexReLURegressor(alpha=1e-3).fit(X, y)
     >>> reg.score(X, y) > 0.9
+    True
+    >>> reg.certificate_.certified      # rank([X, 1]) = 3: the exact oracle
     True
     """
 
-    _loss = "squared"
+    _losses = ("squared",)
 
     def fit(self, X, y):
         """Fit the network; returns ``self``."""
-        beta = self._check_params()
+        self._check_params()
         X, y = validate_data(self, X, y, multi_output=True, y_numeric=True)
+        return self._fit_validated(X, y)
+
+    def _fit_validated(self, X, y, alpha=None):
         Y = np.asarray(y, dtype=float)
         self._y_1d = Y.ndim == 1
         if self._y_1d:
             Y = Y.reshape(-1, 1)
         self.intercept_ = Y.mean(axis=0) if self.fit_intercept else np.zeros(Y.shape[1])
-        self._fit_network(X, Y - self.intercept_, beta)
+        self._fit_network(X, Y - self.intercept_, alpha)
         return self
 
     def predict(self, X):
@@ -260,45 +280,29 @@ class ConvexReLURegressor(RegressorMixin, _ConvexReLUBase):
 
 
 class ConvexReLUClassifier(ClassifierMixin, _ConvexReLUBase):
-    """Two-layer ReLU classifier trained by the convex program (79) with softmax cross-entropy.
+    __doc__ = """Two-layer ReLU classifier trained by the cutting-plane driver.
 
-    Minimizes Σ_i [logsumexp(F_i) − F_{i, y_i}] + (β/2)(‖W1‖²_F + ‖W2‖²_F) over networks
-    F = relu(X̃ W1) W2 with one output per class (two outputs for binary problems);
-    ``predict_proba`` is the softmax of F.
+    With ``loss="cross_entropy"`` it minimizes Σ_i [logsumexp(F_i) − F_{i, y_i}] +
+    (β/2)(‖W1‖²_F + ‖W2‖²_F) over networks F = relu(X̃ W1) W2 with one output per class (two
+    for binary problems), the program (76)–(79); ``predict_proba`` is the softmax of the
+    scores. ``loss="squared"`` fits one-hot targets with ½‖F − Y‖² (SPEC (5)).
 
     Parameters
-    ----------
-    beta : float > 0, default 1.0
-        Weight decay β (on the summed, not averaged, loss).
-    form : {"inner", "auto", "rays", "simplicial", "paper"}, default "inner"
-        Cone-set form of :func:`cvxrelu.bidual`. "inner" (each neuron feeds one class) is a
-        cheap conic program whose value is an upper bound and always yields a real network;
-        "auto"/"rays"/"simplicial" are exact for data of rank ≤ 4 with all patterns but solve
-        a semidefinite program per pattern (much slower).
-    patterns : {"auto", "exact", "sample"}, default "auto"
-        As for :class:`ConvexReLURegressor`.
-    n_patterns : int, default 30
-        Number of sampled directions (an upper limit on the number of patterns).
-    solver : str, optional
-        Conic solver supporting the exponential cone; default as for
-        :class:`ConvexReLURegressor` (Clarabel, with a fallback to SCS).
-    solver_opts : dict, optional
-        Keyword arguments for the solver.
+    ----------""" + _COMMON_PARAMS.replace("    fit_intercept : bool, default True\n", """\
     fit_intercept : bool, default True
         Appends a constant feature 1 to X: a first-layer bias that IS regularized by the
-        weight decay. There is no separate unregularized output intercept (a neuron on the
-        constant feature plays that role, regularized).
-    random_state : int, RandomState or None
-        Seed of the pattern sampler.
+        weight decay. With the squared loss the one-hot targets are also centred on the class
+        frequencies (``intercept_``, not regularized); with cross-entropy there is no separate
+        output intercept (``intercept_`` is zero; a neuron on the constant feature plays that
+        role, regularized).
+""") + """    loss : {"cross_entropy", "squared"}, default "cross_entropy"
 
     Attributes
     ----------
     classes_ : ndarray, shape (n_classes,)
     network_ : ReLUNetwork
         Acts on ``[X, 1]`` when ``fit_intercept``; output column k scores ``classes_[k]``.
-    value_, objective_, bound_, form_, n_neurons_, n_patterns_, solver_, n_features_in_
-        As for :class:`ConvexReLURegressor` (objective on the cross-entropy scale).
-
+    intercept_ : ndarray, shape (n_classes,)""" + _COMMON_ATTRS + """
     Examples
     --------
     >>> from sklearn.datasets import load_iris
@@ -306,47 +310,253 @@ class ConvexReLUClassifier(ClassifierMixin, _ConvexReLUBase):
     >>> from sklearn.preprocessing import StandardScaler
     >>> from cvxrelu.estimators import ConvexReLUClassifier
     >>> X, y = load_iris(return_X_y=True)
-    >>> clf = make_pipeline(StandardScaler(), ConvexReLUClassifier(beta=1.0, random_state=0))
+    >>> clf = make_pipeline(StandardScaler(), ConvexReLUClassifier(random_state=0))
     >>> clf.fit(X, y).score(X, y) > 0.9
     True
     """
 
-    _loss = "cross_entropy"
+    _losses = ("cross_entropy", "squared")
+
+    def __init__(self, alpha=1e-2, *, beta=None, loss=_CLASSIFIER_LOSS, tol=1e-2, max_iter=100,
+                 time_limit=60.0, n_cuts=None, oracle_time_limit=1.0, warm_start=False,
+                 fit_intercept=True, random_state=None):
+        super().__init__(alpha, beta=beta, loss=loss, tol=tol, max_iter=max_iter,
+                         time_limit=time_limit, n_cuts=n_cuts,
+                         oracle_time_limit=oracle_time_limit, warm_start=warm_start,
+                         fit_intercept=fit_intercept, random_state=random_state)
 
     def fit(self, X, y):
         """Fit the network; returns ``self``."""
-        beta = self._check_params()
+        self._check_params()
         X, y = validate_data(self, X, y)
+        return self._fit_validated(X, y)
+
+    def _fit_validated(self, X, y, alpha=None):
         check_classification_targets(y)
         encoder = LabelEncoder()
         codes = encoder.fit_transform(y)
-        self.classes_ = encoder.classes_
-        k = len(self.classes_)
+        classes = encoder.classes_
+        k = len(classes)
         if k < 2:
             raise InvalidInputError(
-                f"y has only one class ({self.classes_[0]!r}); a classifier needs samples of "
+                f"y has only one class ({classes[0]!r}); a classifier needs samples of "
                 "at least 2 classes."
             )
+        if self.warm_start and not np.array_equal(getattr(self, "classes_", classes),
+                                                  classes):
+            self.network_ = None        # other classes: nothing to warm-start from
+        self.classes_ = classes
         Y = np.eye(k)[codes]
-        self._fit_network(X, Y, beta)
+        if self.loss == "squared" and self.fit_intercept:
+            self.intercept_ = Y.mean(axis=0)
+        else:
+            self.intercept_ = np.zeros(k)
+        self._fit_network(X, Y - self.intercept_, alpha)
         return self
 
+    def _scores(self, X):
+        return self._raw_output(X) + self.intercept_
+
     def decision_function(self, X):
-        """Class scores F = network output, shape (n, n_classes); for two classes the
-        logit difference F[:, 1] − F[:, 0], shape (n,)."""
-        F = self._raw_output(X)
+        """Class scores F (network output plus ``intercept_``), shape (n, n_classes); for two
+        classes the difference F[:, 1] − F[:, 0], shape (n,)."""
+        F = self._scores(X)
         return F[:, 1] - F[:, 0] if F.shape[1] == 2 else F
 
     def predict_proba(self, X):
-        """softmax of the network output, shape (n, n_classes)."""
-        return _softmax(self._raw_output(X))
+        """softmax of the scores, shape (n, n_classes) (the model of the cross-entropy loss;
+        with ``loss="squared"`` only a monotone normalisation of the scores)."""
+        return _softmax(self._scores(X))
 
     def predict_log_proba(self, X):
-        F = self._raw_output(X)
+        F = self._scores(X)
         S = F - F.max(axis=1, keepdims=True)
         return S - np.log(np.exp(S).sum(axis=1, keepdims=True))
 
     def predict(self, X):
-        """The class with the largest output."""
-        F = self._raw_output(X)
+        """The class with the largest score."""
+        F = self._scores(X)           # checks that the estimator is fitted
         return self.classes_[np.argmax(F, axis=1)]
+
+
+# --------------------------------------------------------------- cross-validation
+def _path_scores(base, X, y, train, test, alphas, scoring):
+    """Scores on one fold along the α grid (decreasing), each fit warm-started."""
+    from sklearn.base import clone
+    from sklearn.metrics import check_scoring
+
+    est = clone(base).set_params(warm_start=True)
+    scorer = check_scoring(est, scoring=scoring)
+    out = []
+    for a in alphas:
+        est.set_params(alpha=float(a)).fit(X[train], y[train])
+        out.append(scorer(est, X[test], y[test]))
+    return out
+
+
+class _CVMixin:
+    """Selection of ``alpha`` by K-fold cross-validation along a warm-started grid."""
+
+    beta = None          # the CV estimators choose alpha; they have no absolute β
+    alpha = None
+    warm_start = False
+
+    def _check_cv_params(self):
+        if self.alphas is None:
+            if isinstance(self.n_alphas, bool) or not isinstance(self.n_alphas, numbers.Integral) \
+                    or self.n_alphas < 1:
+                raise InvalidInputError(
+                    f"n_alphas must be a positive integer; got {self.n_alphas!r}.")
+            as_beta(self.alpha_min, "alpha_min")
+            alphas = np.geomspace(1.0, float(self.alpha_min), int(self.n_alphas))
+        else:
+            try:
+                alphas = np.asarray(self.alphas, dtype=float).ravel()
+            except (TypeError, ValueError):
+                raise InvalidInputError(
+                    f"alphas must be a sequence of positive numbers; got {self.alphas!r}."
+                ) from None
+            if alphas.size == 0:
+                raise InvalidInputError("alphas is empty; pass e.g. np.geomspace(1, 1e-3, 8).")
+            for a in alphas:
+                as_beta(a, "alphas")
+        return np.sort(alphas)[::-1]                # from β_max down: warm starts
+
+    def fit(self, X, y):
+        """Cross-validate ``alpha`` over the grid, then refit on all data; returns ``self``.
+
+        Each fold fits the grid from the largest alpha down, warm-starting every fit from
+        the previous one (a glmnet-style path); folds run in parallel with joblib
+        (``n_jobs``; a Dask or Ray backend through ``joblib.parallel_backend``).
+        """
+        import joblib
+        from sklearn.base import is_classifier
+        from sklearn.model_selection import check_cv
+
+        self._check_params()
+        alphas = self._check_cv_params()
+        X, y = validate_data(self, X, y, multi_output=not is_classifier(self),
+                             y_numeric=not is_classifier(self))
+        cv = check_cv(self.cv, y, classifier=is_classifier(self))
+        base = self._base_estimator()
+        folds = list(cv.split(X, y))
+        scores = joblib.Parallel(n_jobs=self.n_jobs)(
+            joblib.delayed(_path_scores)(base, X, y, tr, te, alphas, self.scoring)
+            for tr, te in folds)
+        self.alphas_ = alphas
+        self.cv_scores_ = np.asarray(scores, dtype=float).T          # (n_alphas, n_folds)
+        mean = self.cv_scores_.mean(axis=1)
+        # the largest alpha (simplest network) among the best mean scores
+        self.alpha_ = float(alphas[int(np.flatnonzero(mean >= mean.max() - 1e-12)[0])])
+        self.best_score_ = float(mean.max())
+        return self._fit_validated(X, y, alpha=self.alpha_)
+
+    def _base_estimator(self):
+        params = {k: getattr(self, k) for k in ("loss", "tol", "max_iter", "time_limit",
+                                                "n_cuts", "oracle_time_limit", "fit_intercept",
+                                                "random_state")}
+        return self._base(**params)
+
+
+_CV_PARAMS = """
+    alphas : sequence of float > 0, optional
+        Grid of ``alpha`` = β/β_max to cross-validate (fitted from the largest down, warm
+        started). Default ``np.geomspace(1, alpha_min, n_alphas)``.
+    n_alphas : int, default 8
+    alpha_min : float, default 1e-3
+    cv : int, cross-validation generator or iterable, default 5
+        As in scikit-learn (stratified K-fold for the classifier).
+    scoring : str or callable, optional
+        Default: the estimator's ``score`` (accuracy / R²).
+    n_jobs : int, optional
+        Folds fitted in parallel by joblib (``with joblib.parallel_backend("dask")`` or
+        ``"ray"`` where installed to use a cluster).
+    loss, tol, max_iter, time_limit, n_cuts, oracle_time_limit, fit_intercept, random_state :
+        As for the underlying estimator.
+
+    Attributes
+    ----------
+    alpha_ : float
+        The selected alpha (the largest among the best mean CV scores).
+    alphas_ : ndarray
+        The grid, decreasing.
+    cv_scores_ : ndarray, shape (n_alphas, n_folds)
+    best_score_ : float
+        Mean CV score at ``alpha_``.
+    and every fitted attribute of the underlying estimator (refitted on all data at
+    ``alpha_``): ``network_``, ``certificate_``, ``beta_``, ...
+"""
+
+
+class ConvexReLURegressorCV(_CVMixin, ConvexReLURegressor):
+    __doc__ = """:class:`ConvexReLURegressor` with ``alpha`` chosen by K-fold cross-validation.
+
+    Parameters
+    ----------""" + _CV_PARAMS + """
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from cvxrelu.estimators import ConvexReLURegressorCV
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((60, 2))
+    >>> y = np.maximum(X[:, 0], 0) - X[:, 1] + 0.1 * rng.standard_normal(60)
+    >>> reg = ConvexReLURegressorCV(alphas=[0.5, 0.05], cv=3).fit(X, y)
+    >>> float(reg.alpha_)
+    0.05
+    """
+
+    _base = ConvexReLURegressor
+
+    def __init__(self, alphas=None, *, n_alphas=8, alpha_min=1e-3, cv=5, scoring=None,
+                 n_jobs=None, loss="squared", tol=1e-2, max_iter=100, time_limit=60.0,
+                 n_cuts=None, oracle_time_limit=1.0, fit_intercept=True, random_state=None):
+        self.alphas = alphas
+        self.n_alphas = n_alphas
+        self.alpha_min = alpha_min
+        self.cv = cv
+        self.scoring = scoring
+        self.n_jobs = n_jobs
+        self.loss = loss
+        self.tol = tol
+        self.max_iter = max_iter
+        self.time_limit = time_limit
+        self.n_cuts = n_cuts
+        self.oracle_time_limit = oracle_time_limit
+        self.fit_intercept = fit_intercept
+        self.random_state = random_state
+
+
+class ConvexReLUClassifierCV(_CVMixin, ConvexReLUClassifier):
+    __doc__ = """:class:`ConvexReLUClassifier` with ``alpha`` chosen by K-fold cross-validation.
+
+    Parameters
+    ----------""" + _CV_PARAMS + """
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from cvxrelu.estimators import ConvexReLUClassifierCV
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = ConvexReLUClassifierCV(alphas=[0.5, 0.01], cv=3, random_state=0).fit(X, y)
+    >>> clf.alpha_, clf.cv_scores_.shape
+    (0.01, (2, 3))
+    """
+
+    _base = ConvexReLUClassifier
+
+    def __init__(self, alphas=None, *, n_alphas=8, alpha_min=1e-3, cv=5, scoring=None,
+                 n_jobs=None, loss=_CLASSIFIER_LOSS, tol=1e-2, max_iter=100, time_limit=60.0,
+                 n_cuts=None, oracle_time_limit=1.0, fit_intercept=True, random_state=None):
+        self.alphas = alphas
+        self.n_alphas = n_alphas
+        self.alpha_min = alpha_min
+        self.cv = cv
+        self.scoring = scoring
+        self.n_jobs = n_jobs
+        self.loss = loss
+        self.tol = tol
+        self.max_iter = max_iter
+        self.time_limit = time_limit
+        self.n_cuts = n_cuts
+        self.oracle_time_limit = oracle_time_limit
+        self.fit_intercept = fit_intercept
+        self.random_state = random_state

@@ -36,7 +36,8 @@ def _axes(ax):
 
 
 def path(result, ax=None, gap: bool = False):
-    """Plot the convex value and the recovered network's objective (upper bound) vs β.
+    """Plot a regularization path vs β: the convex value and the recovered network's objective
+    (CVXPY engines), or the network's objective and the certified lower bound (driver path).
 
     Parameters
     ----------
@@ -61,15 +62,26 @@ def path(result, ax=None, gap: bool = False):
     betas = np.asarray(result.betas, dtype=float)
     values = np.asarray(result.values, dtype=float)
     order = np.argsort(betas)
-    ax.plot(betas[order], values[order], "o-", label="convex value")
     upper = np.asarray(getattr(result, "upper", np.full_like(values, np.nan)), dtype=float)
-    if np.any(np.isfinite(upper)):
-        ax.plot(betas[order], upper[order], "x--", label="network objective (upper)")
-    if gap and np.any(np.isfinite(upper)):
+    lower = getattr(result, "lower", None)
+    if lower is not None:       # a driver path: network objective and certified lower bound
+        lower = np.asarray(lower, dtype=float)
+        ax.plot(betas[order], upper[order], "x-", label="network objective (upper)")
+        ok = np.isfinite(lower[order])
+        if np.any(ok):
+            ax.plot(betas[order][ok], lower[order][ok], "o--", label="certified lower bound")
+        ref = lower
+    else:
+        ax.plot(betas[order], values[order], "o-", label="convex value")
+        if np.any(np.isfinite(upper)):
+            ax.plot(betas[order], upper[order], "x--", label="network objective (upper)")
+        ref = values
+    if gap and np.any(np.isfinite(upper - ref)):
         twin = ax.twinx()
-        twin.semilogy(betas[order], np.abs(upper - values)[order] + 1e-16, ":", color="gray",
-                      label="|gap|")
-        twin.set_ylabel("|upper − value|")
+        g = np.abs(upper - ref)[order]
+        twin.semilogy(betas[order], np.where(np.isfinite(g), g, np.nan) + 1e-16, ":",
+                      color="gray", label="|gap|")
+        twin.set_ylabel("|upper − lower|" if lower is not None else "|upper − value|")
     ax.set_xscale("log")
     ax.set_xlabel("β")
     ax.set_ylabel("objective")
