@@ -54,7 +54,6 @@ def test_bound_brackets_brute_force(n, r, c, seed):
     assert b.nodes > 0 and b.method == "branch_and_bound"
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("n,r,c,seed", [(30, 5, 1, 5), (30, 5, 3, 6)])
 def test_bound_brackets_brute_force_rank5_n30(n, r, c, seed):
     X, Z = _instance(n, r, c, seed)
