@@ -262,11 +262,15 @@ def warm_directions(net: ReLUNetwork | None, oracle: DualOracle) -> np.ndarray |
 
 
 class _Budget:
-    """Wall-clock budget of a driver: ``left()`` seconds, ``over()``."""
+    """Wall-clock budget of a driver. The iterations may use ``(1 − reserve)·time_limit``
+    (``over()``, ``iterations_left()``); the rest is kept for the final certificate
+    (``left()``). ``reserve`` is 0 with an exact iterations' oracle (whose certificate costs
+    nothing more) and 20 % otherwise."""
 
-    def __init__(self, time_limit):
+    def __init__(self, time_limit, reserve: float = 0.0):
         self.t0 = time.perf_counter()
         self.time_limit = time_limit
+        self.reserve = reserve
 
     def elapsed(self) -> float:
         return time.perf_counter() - self.t0
@@ -274,8 +278,13 @@ class _Budget:
     def left(self):
         return None if self.time_limit is None else self.time_limit - self.elapsed()
 
+    def iterations_left(self):
+        if self.time_limit is None:
+            return None
+        return (1.0 - self.reserve) * self.time_limit - self.elapsed()
+
     def over(self) -> bool:
-        return self.time_limit is not None and self.elapsed() > self.time_limit
+        return self.time_limit is not None and self.iterations_left() < 0
 
 
 class _Bounds:
@@ -362,7 +371,7 @@ def finish(X, Y, beta, oracle, bounds: _Bounds, stop, tol, budget: _Budget, hist
 def _kelley(X, Y, beta, oracle, tol, max_iters, n_cuts, time_limit, progress, desc,
             single_atom=False, method_name="cutting_plane[kelley]", warm_net=None,
             oracle_time_limit=None, oracle_budget=None):
-    budget = _Budget(time_limit)
+    budget = _Budget(time_limit, 0.0 if oracle.exact else 0.2)
     cols = _Columns(oracle, Y, beta)
     bar = _Progress(progress, desc)
     bounds = _Bounds(oracle, Y, beta)
@@ -457,10 +466,10 @@ def _certified_bound(oracle, Z, budget, oracle_time_limit, oracle_budget, warm):
     """One ``oracle.bound`` call during the iterations: at most half of what is left of the
     driver's time limit (the other half stays for the final certificate) and at most
     ``oracle_time_limit`` (60 s when neither is given)."""
-    left = budget.left()
-    share = 60.0 if left is None else 0.5 * left
+    left = budget.iterations_left()
+    share = 60.0 if left is None else 0.5 * max(left, 0.0)
     limit = share if oracle_time_limit is None else min(oracle_time_limit, share)
-    return oracle.bound(Z, time_limit=max(float(limit), 1e-3), node_budget=oracle_budget,
+    return oracle.bound(Z, time_limit=max(float(limit), 1e-2), node_budget=oracle_budget,
                         warm=warm)
 
 
@@ -536,7 +545,7 @@ def _analytic_center(Z0, Y, A, beta, ell, max_iter=50, tol=1e-9):
 def _accpm(X, Y, beta, oracle, tol, max_iters, n_cuts, time_limit, progress, desc,
            warm_net=None, oracle_time_limit=None, oracle_budget=None, stall_window=20,
            stall_decrease=0.1):
-    budget = _Budget(time_limit)
+    budget = _Budget(time_limit, 0.0 if oracle.exact else 0.2)
     cols = _Columns(oracle, Y, beta)
     bar = _Progress(progress, desc)
     bounds = _Bounds(oracle, Y, beta)
@@ -667,10 +676,10 @@ def cutting_plane(X, Y, beta, method: str = "kelley", tol: float = 1e-6,
         is violated, it becomes a cut and the iterations resume (at most 10 times,
         ``info["certified_refinements"]``).
     time_limit : float, optional
-        Seconds for the whole run, checked between oracle calls and master solves. What is
-        left (at least 10 % of it) goes to the final certificate's ``oracle.bound``, unless
-        ``oracle_time_limit`` is given; so a run may exceed it by one oracle call and that
-        share.
+        Seconds for the whole run, checked between oracle calls and master solves. With a
+        heuristic iterations' oracle (rank ≥ 4) the iterations stop at 80 % of it and the
+        rest (at least 10 %) goes to the final certificate's ``oracle.bound``; a run may
+        exceed it by one oracle call.
     progress : bool
         Show a tqdm bar (iteration, bounds, gap); when False, log each iteration at DEBUG
         level on the ``"cvxrelu"`` logger.

@@ -121,7 +121,7 @@ class _State:
     def __init__(self, X, Y, oracle, beta, tol, max_iters, time_limit, bar, warm_net=None):
         self.oracle, self.beta, self.tol = oracle, beta, tol
         self.max_iters, self.bar = max_iters, bar
-        self.budget = _Budget(time_limit)
+        self.budget = _Budget(time_limit, 0.0 if oracle.exact else 0.2)
         self.bounds = _Bounds(oracle, Y, beta)
         self.history = []
         self.status = Status.MAX_ITERS
