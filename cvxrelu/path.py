@@ -180,7 +180,7 @@ def _solve_chunk(method, X, Y, betas, arrangement, form, loss, solver, solver_op
         try:
             # verification recovers a network; with recover=False the values are unverified
             value = f.solve(solver=solver, verify=recover, **opts)
-            status = f.problem.status
+            status = f.status                    # of the problem solve() ran
         except SolverError as exc:
             if on_error == "raise":
                 raise

@@ -31,7 +31,8 @@ import logging
 import cvxpy as cp
 import numpy as np
 
-from .._validate import as_beta, as_data, as_targets, check_choice, check_memory
+from .._validate import (BYTES_PER_BLOCK_PAIR, as_beta, as_data, as_targets, check_choice,
+                         check_memory, lifted_block_counts)
 from ..cells import cell_rays, triangulate
 from ..errors import SolverError, UnsupportedError
 from ..formulation import Formulation, combine_bounds
@@ -163,6 +164,11 @@ class Copositive(Formulation):
         cells = cell_rays(Xr, arr.masks) if (form in ("rays", "simplicial") or
                                              (form == "auto" and r <= 4)) else None
         form = _choose(form, r, cells)
+        blocks = [arr.n_patterns] if form == "paper" else lifted_block_counts(cells, form, r)
+        check_memory(BYTES_PER_BLOCK_PAIR * float(sum(b * b for b in blocks)),
+                     f"canonicalizing the {sum(blocks)} stacked PSD blocks of (17) in CVXPY",
+                     "use cr.cutting_plane(X, Y, beta) or fewer patterns "
+                     "(patterns=cr.sign_patterns(X, method='sample', n_samples=...)).")
         S, tr, constraints, pieces, groups, set_bound = completely_positive_sum(
             Xr, arr.masks, form, cells)
         bound = combine_bounds(set_bound, arr.exact)
