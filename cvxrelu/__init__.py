@@ -14,13 +14,24 @@ drivers solve them at scale and end with a certificate (upper bound, lower bound
 from . import baselines, datasets, drivers, losses, plot
 from .arrangements import Arrangement, sign_patterns
 from .baselines import LinearSolution, TrainResult, linear_network, train_sgd
-from .builders.bidual import bidual
-from .builders.conv import conv_bidual
-from .builders.copositive import copositive
-from .builders.spike_free import is_spike_free, spike_free
+from .builders.bidual import BiDual, bidual
+from .builders.conv import ConvBiDual, conv_bidual
+from .builders.copositive import Copositive, copositive
+from .builders.spike_free import SpikeFree, SpikeFreeCopositive, is_spike_free, spike_free
 from .closed_form import ClosedFormSolution, Whitening, closed_form, is_whitened, whiten
 from .conv_network import ConvReLUNetwork
-from .drivers import Certificate, IterationRecord, SolveResult, certify, cutting_plane, frank_wolfe
+from .drivers import (
+    Certificate,
+    IterationRecord,
+    SolveResult,
+    Status,
+    certify,
+    conv_beta_max,
+    conv_cutting_plane,
+    cutting_plane,
+    frank_wolfe,
+    loss_cutting_plane,
+)
 from .errors import (
     CertificateError,
     CvxReluError,
@@ -30,16 +41,30 @@ from .errors import (
     SolverNotInstalledError,
     UnsupportedError,
 )
-from .formulation import Formulation
+from .formulation import Formulation, ValueCertificate
 from .network import ReLUNetwork
-from .oracle import DualOracle, cone_pca, dual_oracle
+from .oracle import DualOracle, OracleBound, cone_pca, dual_oracle
 from .patches import patch_matrix, patches
-from .path import PathResult, regularization_path
+from .path import PathResult, beta_max, regularization_path
 from .sets import GaugeTerm, cone_gauge
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "BiDual",
+    "ConvBiDual",
+    "Copositive",
+    "ConvexReLUClassifierCV",
+    "ConvexReLURegressorCV",
+    "OracleBound",
+    "SpikeFree",
+    "SpikeFreeCopositive",
+    "Status",
+    "ValueCertificate",
+    "beta_max",
+    "conv_beta_max",
+    "conv_cutting_plane",
+    "loss_cutting_plane",
     "Certificate",
     "DualOracle",
     "IterationRecord",
@@ -93,7 +118,8 @@ __all__ = [
 
 def __getattr__(name):
     # the scikit-learn estimators import scikit-learn, an optional extra: load them lazily
-    if name in ("ConvexReLURegressor", "ConvexReLUClassifier"):
+    if name in ("ConvexReLURegressor", "ConvexReLUClassifier", "ConvexReLURegressorCV",
+                "ConvexReLUClassifierCV"):
         from . import estimators
 
         return getattr(estimators, name)

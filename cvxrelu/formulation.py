@@ -284,7 +284,8 @@ class Formulation:
             Z = self.Y - net.predict(self.X)
             if self._oracle is None:
                 self._oracle = DualOracle(Xd)
-            omega = self._oracle.bound(expand(Z)).upper
+            # anytime: ω̄ stays certified when the budget stops the search (it is then looser)
+            omega = self._oracle.bound(expand(Z), time_limit=self._verify_time()).upper
             return scaled_dual_bound(Z, self.Y, beta, omega)[0], True
         if self._dual_data()[0] is not self.X:
             return -np.inf, False              # CNN with another loss: no oracle wired yet
@@ -293,8 +294,13 @@ class Formulation:
 
         if not get_loss(self.loss).supports_conjugate:
             return -np.inf, False              # a user loss without ℓ*: no dual bound
-        cert = certify_loss(net, self.X, self.Y, beta, self.loss)
+        cert = certify_loss(net, self.X, self.Y, beta, self.loss,
+                            oracle_time_limit=self._verify_time())
         return (cert.lower, True) if cert.exact_oracle else (-np.inf, False)
+
+    def _verify_time(self) -> float:
+        """Seconds the certified oracle may spend on a verification: about the solve time."""
+        return max(1.0, self.solve_time or 0.0)
 
     def _verify(self, value: float, beta: float, solver) -> str | None:
         """Check ``value`` against a certificate; return None or what failed (in words)."""

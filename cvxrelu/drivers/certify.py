@@ -82,7 +82,8 @@ def certify(network, X, Y, beta, oracle: str = "auto", tol: float = 1e-6,
         from .loss_certificate import certify_loss
 
         return certify_loss(as_network(network), X, Y, beta, loss, oracle=oracle, tol=tol,
-                            seed=seed)
+                            seed=seed, oracle_time_limit=oracle_time_limit,
+                            oracle_budget=oracle_budget)
     t0 = time.perf_counter()
     X, Y, beta = _check_problem(X, Y, beta)
     tol = _positive(tol, "tol")

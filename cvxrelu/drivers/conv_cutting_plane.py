@@ -334,7 +334,8 @@ def conv_beta_max(images, Y, *, kernel_size, stride=1, padding=0, pooling="sum",
     data = _PatchData(Pk)
     if data.rows.shape[0] == 0:
         return OracleBound(0.0, 0.0, np.zeros(data.h), True, 0, "zero data")
-    return DualOracle(data.rows, seed=seed).bound(data.aggregate(Y))
+    return DualOracle(data.rows, seed=seed).bound(data.aggregate(Y),
+                                                  time_limit=_ORACLE_SECONDS)
 
 
 # ------------------------------------------------------------------ the driver
@@ -433,8 +434,13 @@ def conv_cutting_plane(images, Y, beta, *, kernel_size, stride=1, padding=0,
                       progress, seed, oracle, bool(local_search), t0)
 
 
+_ORACLE_SECONDS = 60.0  # the certified bound's budget per call without a time_limit (anytime)
+
+
 def _remaining(time_limit, t0):
-    return None if time_limit is None else max(0.0, time_limit - (time.perf_counter() - t0))
+    if time_limit is None:
+        return _ORACLE_SECONDS
+    return max(1e-3, time_limit - (time.perf_counter() - t0))   # the oracle needs > 0 s
 
 
 def _solve(imgs, Y, beta, Pk, arch, tol, max_iters, n_cuts, time_limit, warm, progress,

@@ -38,10 +38,12 @@ import time
 import numpy as np
 
 from .._validate import as_beta, as_data, as_targets, check_choice
-from ..errors import InvalidInputError
+from ..errors import InvalidInputError, UnsupportedError
+from ..losses import SquaredLoss, get_loss
 from ..network import ReLUNetwork
 from ..oracle import DualOracle, _row_chunks
 from .group_lasso import _single_thread, solve_group_lasso
+from .loss_driver import loss_cutting_plane
 from .result import (IterationRecord, SolveResult, Status, as_network, conclude, dual_value,
                      scaled_dual_bound)
 
@@ -646,8 +648,12 @@ def cutting_plane(X, Y, beta, method: str = "kelley", tol: float = 1e-6,
                   max_iters: int = 500, n_cuts: int | None = None, oracle: str = "auto",
                   time_limit: float | None = None, progress: bool = True,
                   seed=None, *, warm_start=None, oracle_time_limit: float | None = None,
-                  oracle_budget: int | None = None) -> SolveResult:
+                  oracle_budget: int | None = None, loss=None) -> SolveResult:
     """Solve the training problem (5) to global optimality by cutting planes on the dual (73).
+
+    With ``loss=`` (any loss of :mod:`cvxrelu.losses` other than the squared one) it solves
+    (76) = (79) instead: the same oracle at Z = −∇ℓ(F), the group lasso master with that
+    loss, the dual (79) as lower bound (:func:`cvxrelu.drivers.loss_driver.loss_cutting_plane`).
 
     Parameters
     ----------
@@ -695,6 +701,8 @@ def cutting_plane(X, Y, beta, method: str = "kelley", tol: float = 1e-6,
         it for the final one). Default: that share of ``time_limit``, or 60 s without one.
     oracle_budget : int, optional
         Node budget of the final certified bound (branch and bound, rank ≥ 4).
+    loss : str or Loss, optional
+        The training loss (default: squared, ½‖F − Y‖²). Other losses use Kelley steps only.
 
     Returns
     -------
@@ -704,8 +712,19 @@ def cutting_plane(X, Y, beta, method: str = "kelley", tol: float = 1e-6,
         holds the bounds of every iteration (certified when ``.exact_oracle``, otherwise the
         heuristic values are in ``history[k].heuristic_lower`` and ``lower`` is −inf).
     """
-    X, Y, beta = _check_problem(X, Y, beta)
     method = check_choice(method, ("kelley", "accpm"), "method")
+    if loss is not None and not isinstance(get_loss(loss), SquaredLoss):
+        if method != "kelley":
+            raise UnsupportedError(f"method={method!r} supports the squared loss only; use "
+                                   "method='kelley' with loss=...")
+        if oracle_budget is not None:
+            raise UnsupportedError("oracle_budget= supports the squared loss only; use "
+                                   "oracle_time_limit= with loss=...")
+        return loss_cutting_plane(X, Y, beta, loss=loss, tol=tol, max_iters=max_iters,
+                                  time_limit=time_limit, n_cuts=n_cuts or 8, oracle=oracle,
+                                  warm_start=warm_start, progress=progress, seed=seed,
+                                  oracle_time_limit=oracle_time_limit)
+    X, Y, beta = _check_problem(X, Y, beta)
     tol = _positive(tol, "tol")
     max_iters = _positive(max_iters, "max_iters", integer=True)
     if n_cuts is None:

@@ -37,11 +37,14 @@ from __future__ import annotations
 import numpy as np
 
 from .._validate import check_choice
+from ..errors import UnsupportedError
+from ..losses import SquaredLoss, get_loss
 from ..network import ReLUNetwork
 from ..oracle import DualOracle
 from .cutting_plane import (_Bounds, _Budget, _check_problem, _Columns, _kelley,
                             _oracle_limits, _positive, _Progress, _warm_network, finish,
                             network_residual, warm_directions)
+from .loss_driver import loss_cutting_plane
 from .result import IterationRecord, SolveResult, Status, scaled_dual_bound
 
 __all__ = ["frank_wolfe"]
@@ -259,8 +262,12 @@ def frank_wolfe(X, Y, beta, t=None, variant: str = "fully_corrective", max_iters
                 bisection_iters: int = 30, oracle: str = "auto", time_limit=None,
                 progress: bool = True, seed=None, *, warm_start=None,
                 oracle_time_limit: float | None = None,
-                oracle_budget: int | None = None) -> SolveResult:
+                oracle_budget: int | None = None, loss=None) -> SolveResult:
     """Frank-Wolfe for the epigraph form (14) of the convex program (12): Algorithm 1.
+
+    With ``loss=`` (other than squared) the fully corrective variant runs on (76)/(79): one
+    atom per iteration (``n_atoms``) and a full re-solve of the weights over all atoms with
+    that loss — :func:`cvxrelu.drivers.loss_driver.loss_cutting_plane` with ``n_cuts=n_atoms``.
 
     Parameters
     ----------
@@ -301,6 +308,9 @@ def frank_wolfe(X, Y, beta, t=None, variant: str = "fully_corrective", max_iters
     oracle_time_limit, oracle_budget : optional
         Time (s) and node budget of the final certified bound ω̄ (see
         :func:`~cvxrelu.cutting_plane`).
+    loss : str or Loss, optional
+        The training loss (default squared); other losses need ``variant="fully_corrective"``
+        and ``t=None``.
 
     Returns
     -------
@@ -309,8 +319,18 @@ def frank_wolfe(X, Y, beta, t=None, variant: str = "fully_corrective", max_iters
         bound (11) with ω̄); ``info["t"]`` and ``info["fw_gap"]``. Y = 0 returns the zero
         network, certified optimal (p* = 0).
     """
-    X, Y, beta = _check_problem(X, Y, beta)
     variant = check_choice(variant, ("fully_corrective", "paper"), "variant")
+    if loss is not None and not isinstance(get_loss(loss), SquaredLoss):
+        if variant != "fully_corrective" or t is not None or oracle_budget is not None:
+            raise UnsupportedError(
+                "frank_wolfe with a loss other than squared supports variant="
+                "'fully_corrective' without t= or oracle_budget=; drop those arguments.")
+        return loss_cutting_plane(X, Y, beta, loss=loss, tol=tol,
+                                  max_iters=500 if max_iters is None else max_iters,
+                                  time_limit=time_limit, n_cuts=n_atoms, oracle=oracle,
+                                  warm_start=warm_start, progress=progress, seed=seed,
+                                  oracle_time_limit=oracle_time_limit)
+    X, Y, beta = _check_problem(X, Y, beta)
     tol = _positive(tol, "tol")
     if max_iters is None:
         max_iters = 500 if variant == "fully_corrective" else 20000
