@@ -38,7 +38,7 @@ __all__ = ["PathResult", "regularization_path", "beta_max"]
 
 _METHODS = ("cutting_plane", "bidual", "copositive")
 #: seconds the certified end of β_max may spend in ``DualOracle.bound``
-_BETA_MAX_TIME = 1.0
+_BETA_MAX_TIME = 0.2
 
 
 @dataclass
