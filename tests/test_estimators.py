@@ -253,3 +253,30 @@ def test_regressor_cv_matches_manual_selection():
         par = ConvexReLURegressorCV(alphas=alphas, cv=cv, fit_intercept=False, tol=1e-6,
                                     n_jobs=2).fit(X, y)
     np.testing.assert_allclose(par.cv_scores_, reg.cv_scores_, rtol=1e-6)
+
+
+def test_warm_start_reuses_the_previous_network(monkeypatch):
+    import cvxrelu.estimators as est_mod
+
+    X, y = _teacher(40, seed=5)
+    seen = []
+    real = est_mod._fit_driver
+
+    def spy(X_, Y_, beta, loss, warm, **kw):
+        seen.append(warm)
+        return real(X_, Y_, beta, loss, warm, **kw)
+
+    monkeypatch.setattr(est_mod, "_fit_driver", spy)
+    reg = ConvexReLURegressor(alpha=0.3, warm_start=True, fit_intercept=False, tol=1e-8)
+    first = reg.fit(X, y).network_
+    reg.set_params(alpha=0.05).fit(X, y)
+    assert seen[0] is None and seen[1] is first              # the previous fit's network
+    # never worse than the previous network evaluated at the new β
+    Y = y.reshape(-1, 1)
+    assert reg.objective_ <= first.objective(X, Y, reg.beta_) * (1 + 1e-12)
+    cold = ConvexReLURegressor(alpha=0.05, fit_intercept=False, tol=1e-8).fit(X, y)
+    assert reg.certificate_.certified and cold.certificate_.certified
+    assert reg.objective_ == pytest.approx(cold.objective_, rel=1e-6)   # the same optimum
+    # other outputs: nothing to warm-start from
+    reg.fit(X, np.c_[y, y])
+    assert seen[2] is None
