@@ -61,7 +61,7 @@ class _ConvexReLUBase(BaseEstimator):
     _losses: tuple = ("squared",)
 
     def __init__(self, alpha=1e-2, *, beta=None, loss="squared", tol=1e-2, max_iter=100,
-                 time_limit=60.0, n_cuts=None, oracle_time_limit=1.0, warm_start=False,
+                 time_limit=60.0, n_cuts=None, oracle_time_limit=0.5, warm_start=False,
                  fit_intercept=True, random_state=None):
         self.alpha = alpha
         self.beta = beta
@@ -172,7 +172,7 @@ _COMMON_PARAMS = """
         Seconds for the driver (checked between rounds); the best network so far is kept.
     n_cuts : int, optional
         Neurons added per round (driver default).
-    oracle_time_limit : float or None, default 1.0
+    oracle_time_limit : float or None, default 0.5
         Seconds the final certificate's oracle may spend (the certified ω̄ of
         ``DualOracle.bound``; for rank ≥ 4 a branch and bound that stops with a valid but
         looser bound). None: what is left of ``time_limit``.
@@ -318,7 +318,7 @@ class ConvexReLUClassifier(ClassifierMixin, _ConvexReLUBase):
     _losses = ("cross_entropy", "squared")
 
     def __init__(self, alpha=1e-2, *, beta=None, loss=_CLASSIFIER_LOSS, tol=1e-2, max_iter=100,
-                 time_limit=60.0, n_cuts=None, oracle_time_limit=1.0, warm_start=False,
+                 time_limit=60.0, n_cuts=None, oracle_time_limit=0.5, warm_start=False,
                  fit_intercept=True, random_state=None):
         super().__init__(alpha, beta=beta, loss=loss, tol=tol, max_iter=max_iter,
                          time_limit=time_limit, n_cuts=n_cuts,
@@ -509,7 +509,7 @@ class ConvexReLURegressorCV(_CVMixin, ConvexReLURegressor):
 
     def __init__(self, alphas=None, *, n_alphas=8, alpha_min=1e-3, cv=5, scoring=None,
                  n_jobs=None, loss="squared", tol=1e-2, max_iter=100, time_limit=60.0,
-                 n_cuts=None, oracle_time_limit=1.0, fit_intercept=True, random_state=None):
+                 n_cuts=None, oracle_time_limit=0.5, fit_intercept=True, random_state=None):
         self.alphas = alphas
         self.n_alphas = n_alphas
         self.alpha_min = alpha_min
@@ -545,7 +545,7 @@ class ConvexReLUClassifierCV(_CVMixin, ConvexReLUClassifier):
 
     def __init__(self, alphas=None, *, n_alphas=8, alpha_min=1e-3, cv=5, scoring=None,
                  n_jobs=None, loss=_CLASSIFIER_LOSS, tol=1e-2, max_iter=100, time_limit=60.0,
-                 n_cuts=None, oracle_time_limit=1.0, fit_intercept=True, random_state=None):
+                 n_cuts=None, oracle_time_limit=0.5, fit_intercept=True, random_state=None):
         self.alphas = alphas
         self.n_alphas = n_alphas
         self.alpha_min = alpha_min
