@@ -60,8 +60,8 @@ class _ConvexReLUBase(BaseEstimator):
 
     _losses: tuple = ("squared",)
 
-    def __init__(self, alpha=1e-2, *, beta=None, loss="squared", tol=1e-2, max_iter=100,
-                 time_limit=60.0, n_cuts=None, oracle_time_limit=0.5, warm_start=False,
+    def __init__(self, alpha=1e-2, *, beta=None, loss="squared", tol=1e-2, max_iter=50,
+                 time_limit=None, n_cuts=None, oracle_time_limit=0.5, warm_start=False,
                  fit_intercept=True, random_state=None):
         self.alpha = alpha
         self.beta = beta
@@ -166,10 +166,12 @@ _COMMON_PARAMS = """
         objective is far below what changes predictions, and keeps fits fast. For data of
         rank ≥ 4 the driver stops on its heuristic gap (not a proof); the certificate says
         what was proven. Pass e.g. 1e-6 for a certified optimum on data of rank ≤ 3.
-    max_iter : int, default 100
-        Maximum cutting-plane rounds.
-    time_limit : float or None, default 60
-        Seconds for the driver (checked between rounds); the best network so far is kept.
+    max_iter : int, default 50
+        Maximum cutting-plane rounds (the deterministic cap: fits are reproducible for a given
+        ``random_state``).
+    time_limit : float or None, default None
+        Seconds for the driver (checked between rounds); the best network so far is kept. A
+        time limit makes the result depend on the machine's speed.
     n_cuts : int, optional
         Neurons added per round (driver default).
     oracle_time_limit : float or None, default 0.5
@@ -317,8 +319,8 @@ class ConvexReLUClassifier(ClassifierMixin, _ConvexReLUBase):
 
     _losses = ("cross_entropy", "squared")
 
-    def __init__(self, alpha=1e-2, *, beta=None, loss=_CLASSIFIER_LOSS, tol=1e-2, max_iter=100,
-                 time_limit=60.0, n_cuts=None, oracle_time_limit=0.5, warm_start=False,
+    def __init__(self, alpha=1e-2, *, beta=None, loss=_CLASSIFIER_LOSS, tol=1e-2, max_iter=50,
+                 time_limit=None, n_cuts=None, oracle_time_limit=0.5, warm_start=False,
                  fit_intercept=True, random_state=None):
         super().__init__(alpha, beta=beta, loss=loss, tol=tol, max_iter=max_iter,
                          time_limit=time_limit, n_cuts=n_cuts,
@@ -508,7 +510,7 @@ class ConvexReLURegressorCV(_CVMixin, ConvexReLURegressor):
     _base = ConvexReLURegressor
 
     def __init__(self, alphas=None, *, n_alphas=8, alpha_min=1e-3, cv=5, scoring=None,
-                 n_jobs=None, loss="squared", tol=1e-2, max_iter=100, time_limit=60.0,
+                 n_jobs=None, loss="squared", tol=1e-2, max_iter=50, time_limit=None,
                  n_cuts=None, oracle_time_limit=0.5, fit_intercept=True, random_state=None):
         self.alphas = alphas
         self.n_alphas = n_alphas
@@ -544,7 +546,7 @@ class ConvexReLUClassifierCV(_CVMixin, ConvexReLUClassifier):
     _base = ConvexReLUClassifier
 
     def __init__(self, alphas=None, *, n_alphas=8, alpha_min=1e-3, cv=5, scoring=None,
-                 n_jobs=None, loss=_CLASSIFIER_LOSS, tol=1e-2, max_iter=100, time_limit=60.0,
+                 n_jobs=None, loss=_CLASSIFIER_LOSS, tol=1e-2, max_iter=50, time_limit=None,
                  n_cuts=None, oracle_time_limit=0.5, fit_intercept=True, random_state=None):
         self.alphas = alphas
         self.n_alphas = n_alphas
