@@ -45,8 +45,15 @@ from .path import _fit_driver, beta_max
 __all__ = ["ConvexReLURegressor", "ConvexReLUClassifier", "ConvexReLURegressorCV",
            "ConvexReLUClassifierCV", "beta_max"]
 
-#: default loss of the classifier (cross-entropy once the general-loss driver is installed)
-_CLASSIFIER_LOSS = "squared"
+def _has_loss_driver() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("cvxrelu.drivers.loss_driver") is not None
+
+
+#: default loss of the classifier: cross-entropy through the general-loss driver
+#: (cvxrelu.drivers.loss_driver); squared on one-hot targets where that driver is absent
+_CLASSIFIER_LOSS = "cross_entropy" if _has_loss_driver() else "squared"
 
 
 def _softmax(F: np.ndarray) -> np.ndarray:
@@ -298,6 +305,9 @@ class ConvexReLUClassifier(ClassifierMixin, _ConvexReLUBase):
         output intercept (``intercept_`` is zero; a neuron on the constant feature plays that
         role, regularized).
 """) + """    loss : {"cross_entropy", "squared"}, default "cross_entropy"
+        ``"squared"`` fits one-hot targets (centred on the class frequencies). The default is
+        ``"squared"`` only in an installation without the general-loss driver
+        (``cvxrelu.drivers.loss_driver``).
 
     Attributes
     ----------
