@@ -45,8 +45,15 @@ from .path import _fit_driver, beta_max
 __all__ = ["ConvexReLURegressor", "ConvexReLUClassifier", "ConvexReLURegressorCV",
            "ConvexReLUClassifierCV", "beta_max"]
 
-#: default loss of the classifier (cross-entropy once the general-loss driver is installed)
-_CLASSIFIER_LOSS = "squared"
+def _has_loss_driver() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("cvxrelu.drivers.loss_driver") is not None
+
+
+#: default loss of the classifier: cross-entropy through the general-loss driver
+#: (cvxrelu.drivers.loss_driver); squared on one-hot targets where that driver is absent
+_CLASSIFIER_LOSS = "cross_entropy" if _has_loss_driver() else "squared"
 
 
 def _softmax(F: np.ndarray) -> np.ndarray:
@@ -60,8 +67,8 @@ class _ConvexReLUBase(BaseEstimator):
 
     _losses: tuple = ("squared",)
 
-    def __init__(self, alpha=1e-2, *, beta=None, loss="squared", tol=1e-2, max_iter=100,
-                 time_limit=60.0, n_cuts=None, oracle_time_limit=1.0, warm_start=False,
+    def __init__(self, alpha=1e-2, *, beta=None, loss="squared", tol=1e-2, max_iter=50,
+                 time_limit=None, n_cuts=None, oracle_time_limit=0.5, warm_start=False,
                  fit_intercept=True, random_state=None):
         self.alpha = alpha
         self.beta = beta
@@ -166,13 +173,15 @@ _COMMON_PARAMS = """
         objective is far below what changes predictions, and keeps fits fast. For data of
         rank ≥ 4 the driver stops on its heuristic gap (not a proof); the certificate says
         what was proven. Pass e.g. 1e-6 for a certified optimum on data of rank ≤ 3.
-    max_iter : int, default 100
-        Maximum cutting-plane rounds.
-    time_limit : float or None, default 60
-        Seconds for the driver (checked between rounds); the best network so far is kept.
+    max_iter : int, default 50
+        Maximum cutting-plane rounds (the deterministic cap: fits are reproducible for a given
+        ``random_state``).
+    time_limit : float or None, default None
+        Seconds for the driver (checked between rounds); the best network so far is kept. A
+        time limit makes the result depend on the machine's speed.
     n_cuts : int, optional
         Neurons added per round (driver default).
-    oracle_time_limit : float or None, default 1.0
+    oracle_time_limit : float or None, default 0.5
         Seconds the final certificate's oracle may spend (the certified ω̄ of
         ``DualOracle.bound``; for rank ≥ 4 a branch and bound that stops with a valid but
         looser bound). None: what is left of ``time_limit``.
@@ -296,6 +305,9 @@ class ConvexReLUClassifier(ClassifierMixin, _ConvexReLUBase):
         output intercept (``intercept_`` is zero; a neuron on the constant feature plays that
         role, regularized).
 """) + """    loss : {"cross_entropy", "squared"}, default "cross_entropy"
+        ``"squared"`` fits one-hot targets (centred on the class frequencies). The default is
+        ``"squared"`` only in an installation without the general-loss driver
+        (``cvxrelu.drivers.loss_driver``).
 
     Attributes
     ----------
@@ -317,8 +329,8 @@ class ConvexReLUClassifier(ClassifierMixin, _ConvexReLUBase):
 
     _losses = ("cross_entropy", "squared")
 
-    def __init__(self, alpha=1e-2, *, beta=None, loss=_CLASSIFIER_LOSS, tol=1e-2, max_iter=100,
-                 time_limit=60.0, n_cuts=None, oracle_time_limit=1.0, warm_start=False,
+    def __init__(self, alpha=1e-2, *, beta=None, loss=_CLASSIFIER_LOSS, tol=1e-2, max_iter=50,
+                 time_limit=None, n_cuts=None, oracle_time_limit=0.5, warm_start=False,
                  fit_intercept=True, random_state=None):
         super().__init__(alpha, beta=beta, loss=loss, tol=tol, max_iter=max_iter,
                          time_limit=time_limit, n_cuts=n_cuts,
@@ -508,8 +520,8 @@ class ConvexReLURegressorCV(_CVMixin, ConvexReLURegressor):
     _base = ConvexReLURegressor
 
     def __init__(self, alphas=None, *, n_alphas=8, alpha_min=1e-3, cv=5, scoring=None,
-                 n_jobs=None, loss="squared", tol=1e-2, max_iter=100, time_limit=60.0,
-                 n_cuts=None, oracle_time_limit=1.0, fit_intercept=True, random_state=None):
+                 n_jobs=None, loss="squared", tol=1e-2, max_iter=50, time_limit=None,
+                 n_cuts=None, oracle_time_limit=0.5, fit_intercept=True, random_state=None):
         self.alphas = alphas
         self.n_alphas = n_alphas
         self.alpha_min = alpha_min
@@ -544,8 +556,8 @@ class ConvexReLUClassifierCV(_CVMixin, ConvexReLUClassifier):
     _base = ConvexReLUClassifier
 
     def __init__(self, alphas=None, *, n_alphas=8, alpha_min=1e-3, cv=5, scoring=None,
-                 n_jobs=None, loss=_CLASSIFIER_LOSS, tol=1e-2, max_iter=100, time_limit=60.0,
-                 n_cuts=None, oracle_time_limit=1.0, fit_intercept=True, random_state=None):
+                 n_jobs=None, loss=_CLASSIFIER_LOSS, tol=1e-2, max_iter=50, time_limit=None,
+                 n_cuts=None, oracle_time_limit=0.5, fit_intercept=True, random_state=None):
         self.alphas = alphas
         self.n_alphas = n_alphas
         self.alpha_min = alpha_min

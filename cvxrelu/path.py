@@ -38,7 +38,9 @@ __all__ = ["PathResult", "regularization_path", "beta_max"]
 
 _METHODS = ("cutting_plane", "bidual", "copositive")
 #: seconds the certified end of β_max may spend in ``DualOracle.bound``
-_BETA_MAX_TIME = 1.0
+_BETA_MAX_TIME = 0.2
+#: and at most this many branch-and-bound nodes
+_BETA_MAX_NODES = 16
 
 
 @dataclass
@@ -234,7 +236,8 @@ def beta_max(X, Y, loss="squared", seed=None, time_limit: float = _BETA_MAX_TIME
     seed : None or int
         Randomness of the heuristic oracle (rank ≥ 4).
     time_limit : float
-        Seconds :meth:`~cvxrelu.oracle.DualOracle.bound` may spend on the certified end.
+        Seconds :meth:`~cvxrelu.oracle.DualOracle.bound` may spend on the certified end (at
+        most 16 branch-and-bound nodes as well).
 
     Returns
     -------
@@ -255,7 +258,8 @@ def beta_max(X, Y, loss="squared", seed=None, time_limit: float = _BETA_MAX_TIME
     Z0 = -_loss_gradient(loss, np.zeros_like(Y), Y)
     if not np.any(Z0):
         return 0.0, 0.0
-    b = DualOracle(X, seed=seed).bound(Z0, time_limit=time_limit)
+    # the attained end is what alpha scales; the certified end gets a small budget
+    b = DualOracle(X, seed=seed).bound(Z0, time_limit=time_limit, node_budget=_BETA_MAX_NODES)
     return float(b.lower), float(b.upper)
 
 

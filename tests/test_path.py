@@ -152,7 +152,7 @@ def test_driver_path_matches_fresh_bidual_solves(small):
     res = regularization_path(X, Y, alphas=[0.5, 0.1, 0.02], tol=1e-8, keep_networks=True)
     assert res.method == "cutting_plane" and res.n_compilations == 0
     lo, up = cr.path.beta_max(X, Y)
-    assert res.beta_max == lo == pytest.approx(up, rel=1e-12)      # rank 2: exact
+    assert res.beta_max == lo == pytest.approx(up, rel=1e-9)       # rank 2: exact
     np.testing.assert_allclose(res.betas, np.array([0.5, 0.1, 0.02]) * lo, rtol=1e-12)
     assert np.all(res.certified) and res.bounds == ["exact"] * 3
     for b, u, low, net in zip(res.betas, res.upper, res.lower, res.networks):
