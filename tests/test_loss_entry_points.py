@@ -150,3 +150,34 @@ def test_regularization_path_copositive_accepts_squared_instance():
         assert rel(a, b) <= RTOL
     with pytest.raises(CvxReluError, match="copositive"):
         regularization_path(X, Y, betas, method="copositive", loss=cr.losses.huber(0.5))
+
+
+def test_classifier_accepts_a_loss_instance():
+    from cvxrelu.estimators import ConvexReLUClassifier
+
+    X, labels, _ = _classification(n=12)
+    kw = dict(alpha=0.1, fit_intercept=False, max_iter=10, oracle_time_limit=0.2,
+              random_state=0)
+    by_str = ConvexReLUClassifier(loss="cross_entropy", **kw).fit(X, labels)
+    by_obj = ConvexReLUClassifier(loss=cr.losses.cross_entropy(), **kw).fit(X, labels)
+    assert rel(by_obj.objective_, by_str.objective_) <= RTOL
+    # independent check: the objective is the network's, by torch's cross-entropy
+    net = by_obj.network_
+    ref = _torch_cross_entropy(net.predict(X), labels) + by_obj.beta_ * net.weight_decay()
+    assert rel(by_obj.objective_, ref) <= 1e-9
+    with pytest.raises(CvxReluError, match="loss"):
+        ConvexReLUClassifier(loss=cr.losses.huber(0.5), **kw).fit(X, labels)
+
+
+def test_train_sgd_with_loss_instance_matches_string():
+    from cvxrelu.baselines import train_sgd
+
+    X, labels, Y = _classification(n=12)
+    rng = np.random.default_rng(4)
+    net0 = cr.ReLUNetwork(rng.standard_normal((2, 4)), rng.standard_normal((4, 3)))
+    by_str = train_sgd(X, labels, 0.1, epochs=30, init=net0, loss="cross_entropy")
+    by_obj = train_sgd(X, labels, 0.1, epochs=30, init=net0, loss=cr.losses.cross_entropy())
+    assert by_obj.loss == "cross_entropy"
+    assert rel(by_obj.history[0], by_str.history[0]) <= RTOL
+    assert rel(by_obj.objective, by_str.objective) <= RTOL
+    assert rel(by_obj.objective, by_obj.network.objective(X, Y, 0.1, "cross_entropy")) <= 1e-6
