@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 
-import cvxpy as cp
 import numpy as np
 
 from .._validate import (as_beta, as_data, as_targets, check_choice, check_program_size,
