@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .losses import SquaredLoss, get_loss
 from .network import ReLUNetwork
 
 __all__ = ["DataScale", "data_scale"]
@@ -51,9 +52,11 @@ def _positive_scale(s: float) -> float:
 
 def data_scale(X: np.ndarray, Y: np.ndarray, loss="squared") -> DataScale:
     """x = the largest row norm of X; y = the root-mean-square row norm of Y (squared loss
-    only, otherwise 1)."""
+    only, otherwise 1: the other losses are not homogeneous in Y).
+
+    ``loss`` is a name, callable or :class:`cvxrelu.losses.Loss` (resolved by ``get_loss``)."""
     x = _positive_scale(np.max(np.linalg.norm(X.reshape(X.shape[0], -1), axis=1)))
     y = 1.0
-    if loss == "squared":
+    if isinstance(get_loss(loss), SquaredLoss):
         y = _positive_scale(np.sqrt(np.sum(Y ** 2) / Y.shape[0]))
     return DataScale(x=x, y=y)

@@ -29,7 +29,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._validate import as_beta, as_data, as_seed_rng, as_targets, check_choice
-from .errors import InvalidInputError, UnsupportedError
+from .errors import InvalidInputError
+from .losses import CrossEntropyLoss, LogisticLoss, SquaredLoss, get_loss
 from .network import ReLUNetwork
 
 __all__ = ["train_sgd", "TrainResult", "default_lr", "linear_network", "LinearSolution"]
@@ -129,31 +130,19 @@ def default_lr(X, Y, optimizer: str = "sgd", W1=None, W2=None) -> float:
 
 # --------------------------------------------------------------------------- losses
 def _resolve_loss(loss, Y):
-    """(name, torch_fn(F, Yt) -> scalar, numpy_fn(F, Y) -> float, prepared Y)."""
-    loss_obj = None
-    try:
-        from . import losses as _losses
-    except ImportError:  # pragma: no cover - losses.py is part of the package
-        _losses = None
-    if _losses is not None and not (isinstance(loss, str) and loss == "squared"):
-        loss_obj = _losses.get_loss(loss)
-        name = loss_obj.name
-        Y = loss_obj.prepare_targets(Y)
-    else:
-        if not isinstance(loss, str):
-            raise UnsupportedError(
-                "custom losses need cvxrelu.losses; pass loss='squared' or 'cross_entropy'."
-            )
-        name = check_choice(loss, ("squared", "cross_entropy"), "loss")
-    return name, loss_obj, Y
+    """(name, Loss, prepared Y): the loss resolved once by :func:`cvxrelu.losses.get_loss`."""
+    loss_obj = get_loss(loss)
+    return loss_obj.name, loss_obj, loss_obj.prepare_targets(Y)
 
 
 def _torch_loss(torch, name, loss_obj):
-    if name == "squared":
+    """ℓ(F, Y) in torch: closed forms for squared, cross-entropy and logistic (autograd),
+    otherwise the numpy value and gradient of ``loss_obj``. ``name`` is kept for callers."""
+    if isinstance(loss_obj, SquaredLoss):
         return lambda F, Y: 0.5 * torch.sum((F - Y) ** 2)
-    if name == "cross_entropy":
+    if isinstance(loss_obj, CrossEntropyLoss):
         return lambda F, Y: torch.sum(torch.logsumexp(F, dim=1) - torch.sum(Y * F, dim=1))
-    if name == "logistic":
+    if isinstance(loss_obj, LogisticLoss):
         return lambda F, Y: torch.nn.functional.binary_cross_entropy_with_logits(
             F, Y, reduction="sum")
 
@@ -177,8 +166,6 @@ def _torch_loss(torch, name, loss_obj):
 
 
 def _numpy_loss(name, loss_obj, F, Y) -> float:
-    if name == "squared":
-        return 0.5 * float(np.sum((F - Y) ** 2))
     return float(loss_obj.value(F, Y))
 
 

@@ -37,6 +37,7 @@ import numpy as np
 
 from ._validate import as_beta, as_targets, check_choice
 from .errors import InvalidInputError, UnsupportedError
+from .losses import get_loss
 from .patches import as_images, as_pair, patch_grid_shape, patches
 
 # ``GlobalSumPool2d`` (a torch module) is created on first access and is left out of
@@ -208,18 +209,21 @@ class ConvReLUNetwork:
                             * np.linalg.norm(self.W2, axis=1)))
 
     def loss(self, images, Y, loss="squared") -> float:
-        """The data-fitting term ℓ(f(X), Y) (squared: ½‖f(X) − Y‖²_F, summed)."""
-        F = self.predict(images)
-        Y = as_targets(Y, F.shape[0])
-        if Y.shape[1] != self.n_outputs:
-            raise InvalidInputError(
-                f"Y has {Y.shape[1]} columns but the network has {self.n_outputs} outputs."
-            )
-        if loss == "squared":
-            return 0.5 * float(np.sum((F - Y) ** 2))
-        from .losses import get_loss
+        """The data-fitting term ℓ(f(X), Y) (squared: ½‖f(X) − Y‖²_F, summed).
 
-        return float(get_loss(loss).value(F, Y))
+        ``Y`` is prepared by the loss (e.g. integer labels → one-hot for "cross_entropy",
+        one column per output); ``loss`` is a name, callable or
+        :class:`cvxrelu.losses.Loss`, resolved by :func:`cvxrelu.losses.get_loss`.
+        """
+        lo = get_loss(loss)
+        F = self.predict(images)
+        c = self.n_outputs
+        Y = as_targets(lo.prepare_targets(Y, n_classes=c if c >= 2 else None), F.shape[0])
+        if Y.shape[1] != c:
+            raise InvalidInputError(
+                f"Y has {Y.shape[1]} columns but the network has {c} outputs."
+            )
+        return float(lo.value(F, Y))
 
     def objective(self, images, Y, beta, loss="squared") -> float:
         """The primal objective (6): loss + (β/2)(‖filters‖²_F + ‖W2‖²_F).

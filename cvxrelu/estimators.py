@@ -39,6 +39,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without scikit-l
 
 from ._validate import as_beta, check_choice
 from .errors import InvalidInputError
+from .losses import Loss, SquaredLoss, get_loss
 from .network import ReLUNetwork
 from .path import _fit_driver, beta_max
 
@@ -88,7 +89,7 @@ class _ConvexReLUBase(BaseEstimator):
             as_beta(self.beta, "beta")
         elif self.alpha is not None:        # None only on the CV estimators (alpha_ chosen)
             as_beta(self.alpha, "alpha")
-        check_choice(self.loss, self._losses, "loss")
+        self._resolved_loss()
         for name in ("tol", "time_limit", "oracle_time_limit"):
             v = getattr(self, name)
             if name != "tol" and v is None:
@@ -109,6 +110,14 @@ class _ConvexReLUBase(BaseEstimator):
                 raise InvalidInputError(
                     f"{name} must be True or False; got {getattr(self, name)!r}.")
 
+    def _resolved_loss(self) -> Loss:
+        """``self.loss`` (a name in ``_losses`` or a :class:`~cvxrelu.losses.Loss` of one of
+        those kinds) resolved by :func:`~cvxrelu.losses.get_loss`; the hyperparameter itself
+        is left as given (scikit-learn's ``clone``)."""
+        name = self.loss.name if isinstance(self.loss, Loss) else self.loss
+        check_choice(name, self._losses, "loss")
+        return get_loss(self.loss)
+
     def _augment(self, X: np.ndarray) -> np.ndarray:
         """[X, 1] when fit_intercept (a first-layer bias), X otherwise."""
         X = np.asarray(X, dtype=float)
@@ -120,12 +129,14 @@ class _ConvexReLUBase(BaseEstimator):
         rs = check_random_state(self.random_state)
         return int(rs.randint(np.iinfo(np.int32).max))
 
-    def _fit_network(self, X: np.ndarray, Y: np.ndarray, alpha=None):
-        """Fit the network to prepared targets Y (centred for the squared loss)."""
+    def _fit_network(self, X: np.ndarray, Y: np.ndarray, alpha=None, loss=None):
+        """Fit the network to prepared targets Y (centred for the squared loss); ``loss`` is
+        the resolved :class:`~cvxrelu.losses.Loss` (default: ``self._resolved_loss()``)."""
+        loss = self._resolved_loss() if loss is None else loss
         Xa = self._augment(X)
         seed = self._seed()
         alpha = self.alpha if alpha is None else alpha
-        self.beta_max_, self.beta_max_upper_ = beta_max(Xa, Y, self.loss, seed=seed)
+        self.beta_max_, self.beta_max_upper_ = beta_max(Xa, Y, loss, seed=seed)
         if self.beta is not None:
             beta = float(self.beta)
         elif self.beta_max_ > 0:
@@ -138,7 +149,7 @@ class _ConvexReLUBase(BaseEstimator):
                 old.n_features == Xa.shape[1] and old.n_outputs == Y.shape[1] and \
                 old.n_neurons > 0:
             warm = old
-        res = _fit_driver(Xa, Y, beta, self.loss, warm, tol=float(self.tol),
+        res = _fit_driver(Xa, Y, beta, loss, warm, tol=float(self.tol),
                           max_iters=int(self.max_iter), time_limit=self.time_limit,
                           n_cuts=self.n_cuts, seed=seed,
                           oracle_time_limit=self.oracle_time_limit)
@@ -235,8 +246,9 @@ class ConvexReLURegressor(RegressorMixin, _ConvexReLUBase):
         neuron act as a constant output). (2) An output intercept ``intercept_`` = the mean of
         Y over the training set, subtracted before the fit: it is NOT regularized, but it is
         fixed at the mean rather than optimized jointly with the network.
-""") + """    loss : {"squared"}, default "squared"
-        The data-fitting term (the only regression loss with a driver today).
+""") + """    loss : {"squared"} or cvxrelu.losses.squared(), default "squared"
+        The data-fitting term (the only regression loss with a driver today); a
+        :class:`~cvxrelu.losses.Loss` instance of that kind is accepted too.
 
     Attributes
     ----------
@@ -305,7 +317,9 @@ class ConvexReLUClassifier(ClassifierMixin, _ConvexReLUBase):
         output intercept (``intercept_`` is zero; a neuron on the constant feature plays that
         role, regularized).
 """) + """    loss : {"cross_entropy", "squared"}, default "cross_entropy"
-        ``"squared"`` fits one-hot targets (centred on the class frequencies). The default is
+        (or a :class:`~cvxrelu.losses.Loss` of one of those kinds, e.g.
+        ``cr.losses.cross_entropy()``). ``"squared"`` fits one-hot targets (centred on the
+        class frequencies). The default is
         ``"squared"`` only in an installation without the general-loss driver
         (``cvxrelu.drivers.loss_driver``).
 
@@ -359,11 +373,12 @@ class ConvexReLUClassifier(ClassifierMixin, _ConvexReLUBase):
             self.network_ = None        # other classes: nothing to warm-start from
         self.classes_ = classes
         Y = np.eye(k)[codes]
-        if self.loss == "squared" and self.fit_intercept:
-            self.intercept_ = Y.mean(axis=0)
+        loss = self._resolved_loss()
+        if isinstance(loss, SquaredLoss) and self.fit_intercept:
+            self.intercept_ = Y.mean(axis=0)       # (softmax is shift-invariant: no centring)
         else:
             self.intercept_ = np.zeros(k)
-        self._fit_network(X, Y - self.intercept_, alpha)
+        self._fit_network(X, Y - self.intercept_, alpha, loss=loss)
         return self
 
     def _scores(self, X):

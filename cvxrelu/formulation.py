@@ -35,6 +35,7 @@ import numpy as np
 
 from ._validate import as_beta
 from .errors import InvalidInputError, SolverError
+from .losses import SquaredLoss, get_loss
 from .solvers import run_solver, tighter_settings
 
 __all__ = ["Formulation", "ValueCertificate", "combine_bounds", "verify_rtol"]
@@ -128,7 +129,7 @@ class Formulation:
                  info: dict | None = None):
         self.X = X
         self.Y = Y
-        self.loss = loss
+        self.loss = get_loss(loss)                     # a Loss instance from here on
         self.arrangement = arrangement
         self.scale = scale
         self.form = form
@@ -279,7 +280,7 @@ class Formulation:
         from .drivers.result import scaled_dual_bound
         from .oracle import DualOracle
 
-        if self.loss == "squared":
+        if isinstance(self.loss, SquaredLoss):        # the dual (11): the certified oracle
             Xd, expand = self._dual_data()
             Z = self.Y - net.predict(self.X)
             if self._oracle is None:
@@ -290,9 +291,8 @@ class Formulation:
         if self._dual_data()[0] is not self.X:
             return -np.inf, False              # CNN with another loss: no oracle wired yet
         from .drivers.loss_certificate import certify_loss
-        from .losses import get_loss
 
-        if not get_loss(self.loss).supports_conjugate:
+        if not self.loss.supports_conjugate:
             return -np.inf, False              # a user loss without ℓ*: no dual bound
         cert = certify_loss(net, self.X, self.Y, beta, self.loss,
                             oracle_time_limit=self._verify_time())

@@ -16,6 +16,7 @@ import numpy as np
 
 from ._validate import as_beta, as_data, as_real_matrix, as_targets
 from .errors import InvalidInputError
+from .losses import get_loss
 
 __all__ = ["ReLUNetwork"]
 
@@ -93,25 +94,36 @@ class ReLUNetwork:
         return float(np.sum(np.linalg.norm(self.W1, axis=0) * np.linalg.norm(self.W2, axis=1)))
 
     def loss(self, X, Y, loss="squared") -> float:
-        """The data-fitting term ℓ(f(X), Y) (squared: ½‖f(X) − Y‖²_F)."""
+        """The data-fitting term ℓ(f(X), Y) (squared: ½‖f(X) − Y‖²_F; (5), (76)).
+
+        Parameters
+        ----------
+        X : array-like (n, d)
+        Y : array-like (n,) or (n, c)
+            Targets, prepared by the loss (:meth:`cvxrelu.losses.Loss.prepare_targets`):
+            e.g. integer class labels (n,) for ``"cross_entropy"`` become one-hot rows with
+            one column per network output.
+        loss : str, callable or cvxrelu.losses.Loss, default "squared"
+            Resolved by :func:`cvxrelu.losses.get_loss`.
+        """
+        lo = get_loss(loss)
         X = self._check_X(X)
-        Y = as_targets(Y, X.shape[0])
-        if Y.shape[1] != self.n_outputs:
+        c = self.n_outputs
+        Y = as_targets(lo.prepare_targets(Y, n_classes=c if c >= 2 else None), X.shape[0])
+        if Y.shape[1] != c:
             raise InvalidInputError(
-                f"Y has {Y.shape[1]} columns but the network has {self.n_outputs} outputs."
+                f"Y has {Y.shape[1]} columns but the network has {c} outputs."
             )
         F = np.maximum(X @ self.W1, 0.0) @ self.W2
-        if loss == "squared":
-            return 0.5 * float(np.sum((F - Y) ** 2))
-        from .losses import get_loss
-
-        return float(get_loss(loss).value(F, Y))
+        return float(lo.value(F, Y))
 
     def objective(self, X, Y, beta, loss="squared") -> float:
         """The primal training objective (5): loss + (β/2)(‖W1‖²_F + ‖W2‖²_F).
 
         This is an upper bound on the global optimum p* of any network with the same loss
         and β; equality with a convex program's exact value certifies global optimality.
+        ``Y`` and ``loss`` are as in :meth:`loss` (integer labels work for classification
+        losses: ``net.objective(X, labels, beta, "cross_entropy")``).
         """
         beta = as_beta(beta)
         return self.loss(X, Y, loss) + beta * self.weight_decay()

@@ -33,6 +33,7 @@ from ._validate import as_beta, as_data, check_choice
 from .arrangements import Arrangement
 from .builders.bidual import bidual, prepare_targets, resolve_patterns
 from .errors import InvalidInputError, SolverError, UnsupportedError
+from .losses import SquaredLoss, get_loss
 
 __all__ = ["PathResult", "regularization_path", "beta_max"]
 
@@ -211,11 +212,7 @@ def _solve_chunk(method, X, Y, betas, arrangement, form, loss, solver, solver_op
 # ------------------------------------------------------------------ the driver engine
 def _loss_gradient(loss, F: np.ndarray, Y: np.ndarray) -> np.ndarray:
     """∇ℓ(F) of a loss of :mod:`cvxrelu.losses` (summed over samples)."""
-    from .losses import get_loss
-
-    obj = get_loss(loss)
-    grad = getattr(obj, "grad", None) or getattr(obj, "gradient")
-    return np.asarray(grad(F, Y), dtype=float)
+    return np.asarray(get_loss(loss).gradient(F, Y), dtype=float)
 
 
 def beta_max(X, Y, loss="squared", seed=None, time_limit: float = _BETA_MAX_TIME):
@@ -232,7 +229,7 @@ def beta_max(X, Y, loss="squared", seed=None, time_limit: float = _BETA_MAX_TIME
         Data as the network sees it (with the constant column when an intercept is fitted).
     Y : array-like (n, c)
         Prepared targets (e.g. centred ones for the squared loss with an output intercept).
-    loss : str
+    loss : str, callable or cvxrelu.losses.Loss
     seed : None or int
         Randomness of the heuristic oracle (rank ≥ 4).
     time_limit : float
@@ -282,7 +279,8 @@ def _fit_driver(X, Y, beta, loss="squared", warm_start=None, *, tol=1e-4, max_it
     its neurons, so the result is never worse than it; ``oracle_time_limit`` caps the final
     certificate's oracle (both passed when the driver supports them).
     """
-    if loss == "squared":
+    loss = get_loss(loss)
+    if isinstance(loss, SquaredLoss):
         from .drivers.cutting_plane import cutting_plane as driver
         kw = {}
     else:
@@ -290,8 +288,9 @@ def _fit_driver(X, Y, beta, loss="squared", warm_start=None, *, tol=1e-4, max_it
             from .drivers.loss_driver import loss_cutting_plane as driver
         except ImportError:
             raise UnsupportedError(
-                f"loss={loss!r} needs the general-loss driver (cvxrelu.drivers.loss_driver), "
-                "which this installation lacks; use loss='squared'."
+                f"loss={loss.name!r} needs the general-loss driver "
+                "(cvxrelu.drivers.loss_driver), which this installation lacks; use "
+                "loss='squared'."
             ) from None
         kw = {"loss": loss}
     kw.update(tol=tol, max_iters=max_iters, time_limit=time_limit, progress=False, seed=seed)
@@ -454,8 +453,9 @@ def regularization_path(X, Y, betas=None, method: str = "cutting_plane", form: s
     patterns : None, Arrangement or bool array (n, P)
         Sign patterns, computed ONCE here (None: :func:`cvxrelu.sign_patterns` with
         ``method="auto"``) and shared by every worker, so all β use the same program.
-    loss : str
-        "squared" or a loss of :mod:`cvxrelu.losses` (bidual only).
+    loss : str, callable or cvxrelu.losses.Loss
+        "squared" or a loss of :mod:`cvxrelu.losses` (not for method="copositive"), by name
+        or as an instance; resolved once by ``get_loss``.
     n_jobs : int
         Number of contiguous β chunks solved in parallel by joblib workers (−1: one per
         core); each worker builds and compiles its problem once. The joblib backend in
@@ -495,6 +495,7 @@ def regularization_path(X, Y, betas=None, method: str = "cutting_plane", form: s
     """
     t_start = time.perf_counter()
     X = as_data(X)
+    loss = get_loss(loss)                              # resolved once (a Loss from here on)
     check_choice(method, _METHODS, "method")
     check_choice(on_error, ("raise", "nan"), "on_error")
     n_jobs = _check_n_jobs(n_jobs)
@@ -510,7 +511,7 @@ def regularization_path(X, Y, betas=None, method: str = "cutting_plane", form: s
         raise InvalidInputError(
             f"solver_opts must be None or a dict; got {type(solver_opts).__name__}."
         )
-    if method == "copositive" and loss != "squared":
+    if method == "copositive" and not isinstance(loss, SquaredLoss):
         raise InvalidInputError("method='copositive' supports only loss='squared'; use "
                                 "method='bidual' for other losses.")
     Y = prepare_targets(Y, X.shape[0], loss)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import cvxpy as cp
 import numpy as np
 
+from .losses import get_loss
 from .network import ReLUNetwork
 from .solvers import run_solver
 
@@ -78,12 +79,7 @@ def refit_second_layer(X: np.ndarray, Y: np.ndarray, beta: float, U: np.ndarray,
         return (U0, V0) if activations else ReLUNetwork(U0, V0)
     V = cp.Variable((U.shape[1], c))
     F = Hact @ V
-    if loss == "squared":
-        fit = 0.5 * cp.sum_squares(F - Y)
-    else:
-        from .losses import get_loss
-
-        fit = get_loss(loss).expr(F, Y)
+    fit = get_loss(loss).expr(F, Y)                    # ½‖F − Y‖² for the squared loss
     prob = cp.Problem(cp.Minimize(fit + beta * cp.sum(cp.norm(V, 2, axis=1))))
     run_solver(prob, solver=solver, **solver_kwargs)
     net = network_from_factors(U, V.value).pruned(1e-9)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 
-import cvxpy as cp
 import numpy as np
 
 from .._validate import (as_beta, as_data, as_targets, check_choice, check_program_size,
@@ -20,6 +19,7 @@ from ..arrangements import Arrangement, reduce_rank, sign_patterns
 from ..cells import cell_rays
 from ..errors import InvalidInputError, SolverError
 from ..formulation import PenalizedFit, combine_bounds
+from ..losses import get_loss
 from .._scaling import data_scale
 from ..network import ReLUNetwork
 from ..recovery import best_network, network_from_factors, refit_second_layer
@@ -82,22 +82,16 @@ def choose_form(form: str, r: int, c: int, cells=None) -> str:
 
 
 def loss_term(F, Y: np.ndarray, loss):
-    """ℓ(F, Y) as a CVXPY expression: ½‖F − Y‖² for "squared", else the loss registry."""
-    if loss == "squared":
-        return 0.5 * cp.sum_squares(F - Y)
-    from ..losses import get_loss
+    """ℓ(F, Y) as a CVXPY expression (the objective of (79); ½‖F − Y‖² for the squared loss).
 
+    ``loss`` is a :class:`cvxrelu.losses.Loss` or anything :func:`cvxrelu.losses.get_loss`
+    accepts."""
     return get_loss(loss).expr(F, Y)
 
 
 def prepare_targets(Y, n: int, loss):
-    if loss == "squared":
-        return as_targets(Y, n)
-    from ..losses import get_loss
-
-    lo = get_loss(loss)
-    Yp = lo.prepare_targets(Y)
-    return as_targets(Yp, n)
+    """Targets as the float (n, c) array the loss expects (e.g. integer labels → one-hot)."""
+    return as_targets(get_loss(loss).prepare_targets(Y), n)
 
 
 class BiDual(PenalizedFit):
@@ -113,6 +107,7 @@ class BiDual(PenalizedFit):
     def __init__(self, X, Y, beta, patterns=None, form: str = "auto", loss="squared"):
         X = as_data(X)
         n = X.shape[0]
+        loss = get_loss(loss)                          # resolved once (a Loss from here on)
         Y = prepare_targets(Y, n, loss)
         beta = as_beta(beta)
         check_choice(form, ("auto",) + FORMS, "form")
@@ -190,8 +185,9 @@ def bidual(X, Y, beta, patterns=None, form: str = "auto", loss="squared") -> BiD
         which makes the value an upper bound).
     form : {"auto", "rays", "simplicial", "paper", "inner"}
         Representation of the cone sets K_i; see :mod:`cvxrelu.sets`.
-    loss : str or callable
-        "squared" (½‖F − Y‖²_F) or any loss of :mod:`cvxrelu.losses` (program (79)).
+    loss : str, callable or cvxrelu.losses.Loss
+        "squared" (½‖F − Y‖²_F) or any loss of :mod:`cvxrelu.losses` (program (79)), by name
+        or as an instance (e.g. ``cr.losses.huber(0.5)``); resolved once by ``get_loss``.
 
     Returns
     -------

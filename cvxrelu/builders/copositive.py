@@ -36,6 +36,7 @@ from .._validate import (BYTES_PER_BLOCK_PAIR, as_beta, as_data, as_targets, che
 from ..cells import cell_rays, triangulate
 from ..errors import SolverError, UnsupportedError
 from ..formulation import Formulation, combine_bounds
+from ..losses import SquaredLoss, get_loss
 from .._scaling import data_scale
 from ..network import ReLUNetwork
 from ..recovery import best_network, refit_second_layer
@@ -143,10 +144,12 @@ class Copositive(Formulation):
     program = "copositive"
 
     def __init__(self, X, Y, beta, patterns=None, form: str = "auto", loss="squared"):
-        if loss != "squared":
+        loss = get_loss(loss)                          # a name, callable or Loss
+        if not isinstance(loss, SquaredLoss):
             raise UnsupportedError(
-                f"the copositive program (17) is for the squared loss only (got loss={loss!r}); "
-                f"use cr.bidual(X, Y, beta, loss={loss!r}) for other convex losses (program (79))."
+                f"the copositive program (17) is for the squared loss only (got loss="
+                f"{loss.name!r}); use cr.bidual(X, Y, beta, loss={loss.name!r}) for other "
+                f"convex losses (program (79))."
             )
         X = as_data(X)
         n = X.shape[0]
@@ -269,7 +272,9 @@ def copositive(X, Y, beta, patterns=None, form: str = "auto", loss="squared") ->
     patterns : None, Arrangement or bool array (n, P)
     form : {"auto", "rays", "simplicial", "paper"}
         "paper" is the relaxation (19) (a lower bound).
-    loss : only "squared" is supported (see the module docstring).
+    loss : "squared" or cvxrelu.losses.squared() (an instance is resolved by ``get_loss``)
+        Only the squared loss is supported (see the module docstring); any other loss
+        raises UnsupportedError pointing to :func:`cvxrelu.bidual`.
 
     Returns
     -------

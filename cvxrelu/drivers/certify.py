@@ -19,6 +19,7 @@ import time
 import numpy as np
 
 from .._validate import check_choice
+from ..losses import SquaredLoss, get_loss
 from ..oracle import DualOracle
 from .cutting_plane import (_check_problem, _oracle_limits, _positive, check_network,
                             network_residual)
@@ -78,7 +79,8 @@ def certify(network, X, Y, beta, oracle: str = "auto", tol: float = 1e-6,
     >>> cert.certified and cert.certified_rel_gap < 1e-5
     True
     """
-    if loss != "squared":
+    loss = get_loss(loss)                              # resolved once
+    if not isinstance(loss, SquaredLoss):
         from .loss_certificate import certify_loss
 
         return certify_loss(as_network(network), X, Y, beta, loss, oracle=oracle, tol=tol,
