@@ -56,7 +56,12 @@ def test_there_are_code_blocks():
     assert "README.md" in names and "first_global_solve.md" in names
 
 
-@pytest.mark.parametrize("path", DOC_FILES, ids=[str(p.relative_to(ROOT)) for p in DOC_FILES])
+SLOW_PAGES = {"estimators.md"}  # > 30 s of fits (2 cores): run with -m slow
+
+
+@pytest.mark.parametrize("path", [pytest.param(p, marks=pytest.mark.slow)
+                                  if p.name in SLOW_PAGES else p for p in DOC_FILES],
+                         ids=[str(p.relative_to(ROOT)) for p in DOC_FILES])
 def test_markdown_python_blocks_run(path, tmp_path, monkeypatch):
     blocks = python_blocks(path)
     source = "\n".join(code for _, code in blocks)

@@ -117,7 +117,7 @@ def check_compose_with_cvxpy(r):
 
 CHECKS = {name[len("check_"):]: fn for name, fn in list(globals().items())
           if name.startswith("check_")}
-SLOW = set()  # every quick mode runs in < 20 s here
+SLOW = {"real_data"}  # its iris comparison runs by default in test_real_data_example.py
 
 
 def test_every_check_has_an_example():
