@@ -189,7 +189,8 @@ def _householder_null(x):
 
 def _top_eig_gram(G):
     """Top eigenpair of GᵀG for a stack G (K, c, q): (λ₁, unit eigenvector (K, q),
-    degenerate top eigenvalue flag). Closed forms for c ≤ 2 or q = 1, else LAPACK."""
+    degenerate top eigenvalue flag). Closed forms for c ≤ 2 or q = 1, else LAPACK on the
+    smaller of GᵀG and G Gᵀ."""
     K, c, q = G.shape
     if q == 1:
         return np.sum(G * G, axis=(1, 2)), np.ones((K, 1)), np.zeros(K, dtype=bool)
@@ -218,6 +219,20 @@ def _top_eig_gram(G):
         e[~ok, 0] = 1.0
         deg = (2 * disc <= 1e-9 * np.maximum(lam, 1e-300)) | ~ok
         return np.maximum(lam, 0.0), e, deg
+    if c < q:
+        # the nonzero spectrum of GᵀG (q × q) is that of G Gᵀ (c × c): solve the smaller
+        # eigenproblem and map its top eigenvector v to Gᵀv/‖Gᵀv‖ (wide G: many features,
+        # few outputs, e.g. digits r = 61, c = 10)
+        w, V = np.linalg.eigh(G @ np.swapaxes(G, -1, -2))
+        lam = np.maximum(w[:, -1], 0.0)
+        e = np.einsum("kcq,kc->kq", G, V[:, :, -1])
+        en = np.linalg.norm(e, axis=1)
+        ok = en > 0
+        e[ok] /= en[ok, None]
+        e[~ok] = 0.0
+        e[~ok, 0] = 1.0
+        deg = ((w[:, -1] - w[:, -2]) <= 1e-9 * np.maximum(lam, 1e-300)) | ~ok
+        return lam, e, deg
     w, E = np.linalg.eigh(np.swapaxes(G, -1, -2) @ G)
     lam = np.maximum(w[:, -1], 0.0)
     deg = (w[:, -1] - w[:, -2]) <= 1e-9 * np.maximum(lam, 1e-300)
@@ -402,6 +417,15 @@ class _Level:
         K = sm.size
         Gk = Gq[sm, sC, sp]  # (K, c, r - s)
         lam1, e, deg = _top_eig_gram(Gk)
+        # faces whose top eigenvalue cannot beat τ are bounded by it, not located
+        low = lam1 <= tau * tau
+        if np.any(low):
+            self.upper_done = max(self.upper_done, float(np.sqrt(lam1[low].max())))
+            if np.all(low):
+                return
+            hi = ~low
+            sm, sC, sp, lam1, e, deg = sm[hi], sC[hi], sp[hi], lam1[hi], e[hi], deg[hi]
+            K = sm.size
         u = e if Q is None else np.einsum("kij,kj->ki", Q[sm, sC], e)  # (K, r)
         proj = u @ X.T  # (K, n)
         sg = np.where(pos[sl][sm], 1.0, -1.0)
@@ -543,14 +567,15 @@ def certified_max(X, Z, tol: float = 1e-9, time_limit=None, node_budget=None, wa
                         ctx.closed, cand)
 
 
-def polish(X, Z, U, k=None, radii=(3e-2, 3e-3, 3e-4, 3e-5)):
+def polish(X, Z, U, k=None, radii=(3e-2, 3e-3, 3e-4, 3e-5), tau: float = 0.0):
     """Local face enumeration around the columns of U (a heuristic's end points).
 
     Around each direction a small node (the cone over a box of half-width ``radius`` on the
     cube face it points to) is built, with the largest radius leaving at most ``k`` unstable
     rows; every face of the arrangement meeting it is solved exactly (the closing step of
     the branch and bound). This turns an ascent's end point near a kink into the local
-    maximum on the face it approaches. Returns (values, unit directions (r, s)) of the
+    maximum on the face it approaches. Faces whose top eigenvalue is ≤ ``tau``² (e.g. a
+    fraction of the value already found) are skipped without the O(n r) feasibility check. Returns (values, unit directions (r, s)) of the
     attained candidates found, best first (possibly empty).
     """
     X = np.asarray(X, dtype=float)
@@ -575,7 +600,7 @@ def polish(X, Z, U, k=None, radii=(3e-2, 3e-3, 3e-4, 3e-5)):
     idx = (pick * s + np.arange(s))[ok[pick, np.arange(s)]]
     lvl.pool = []
     if idx.size:
-        lvl.close(idx, pos, uns, 0.0)
+        lvl.close(idx, pos, uns, float(tau))
     if not lvl.pool:
         return np.zeros(0), np.zeros((r, 0))
     W = np.hstack([w for _, w in lvl.pool])
