@@ -15,6 +15,8 @@ This finds local maxima only: its value is a lower bound ω_lo ≤ ω(Z), never 
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
 __all__ = ["ascent_starts", "projected_ascent"]
@@ -74,7 +76,7 @@ def ascent_starts(X: np.ndarray, Z: np.ndarray, rng, n_random: int = 64, n_rows:
 
 def projected_ascent(X: np.ndarray, Z: np.ndarray, U0: np.ndarray, n_iter: int = 30,
                      rtol: float = 1e-10, jump: int = 8, prune: float = 0.0,
-                     prune_every: int = 4, keep_min: int = 16):
+                     prune_every: int = 4, keep_min: int = 16, deadline=None):
     """Ascent on the unit sphere from every column of ``U0``; (values (s,), directions (r, s)).
 
     Parameters
@@ -98,6 +100,9 @@ def projected_ascent(X: np.ndarray, Z: np.ndarray, U0: np.ndarray, n_iter: int =
         large data most of the time goes to starts that end far below the best.
     prune_every, keep_min : int
         See ``prune``.
+    deadline : float, optional
+        A ``time.perf_counter()`` value after which no further step is taken (the values
+        returned are still attained).
 
     Returns
     -------
@@ -115,7 +120,7 @@ def projected_ascent(X: np.ndarray, Z: np.ndarray, U0: np.ndarray, n_iter: int =
     eta = np.full(U.shape[0], 1e6)
     a = np.arange(U.shape[0])  # starts still moving
     for it in range(n_iter):
-        if a.size == 0:
+        if a.size == 0 or (deadline is not None and time.perf_counter() >= deadline):
             break
         if prune > 0 and it and it % prune_every == 0 and a.size > keep_min:
             fa = f[a]
