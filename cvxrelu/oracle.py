@@ -610,8 +610,10 @@ class DualOracle:
 
         U0 = ascent_starts(self.Xr, Z, self._rng, n_random=self.n_starts, n_rows=32,
                            warm=warm, n_vertices=2048, keep_vertices=128)
-        # high rank (no vertex starts, costly steps): stop the starts that lag far behind
-        prune = 0.9 if self.rank > 12 else 0.0
+        # high rank and large data (no vertex starts, costly steps: O(n (r + c)) per start):
+        # stop the starts that lag far behind the best
+        n, c = Z.shape
+        prune = 0.9 if self.rank > 12 and n * (self.rank + c) >= 50_000 else 0.0
         f, U = projected_ascent(self.Xr, Z, U0, n_iter=n_iter, jump=max(8, 2 * k),
                                 prune=prune, prune_every=4, keep_min=16)
         top = _top_distinct(f, U, max(4, k))
