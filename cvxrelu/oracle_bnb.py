@@ -37,7 +37,10 @@ unstable U. A node is
   kept, with its eigenvalue as a bound, when it lies on its face (or the top eigenvalue is
   degenerate). If u* is in the node, its face is among these, so the node's share of the
   maximum is known exactly.
-* otherwise *split* in two along its longest side (best-first, in vectorized batches).
+* otherwise *split* in two along its longest side (best-first, in vectorized batches); a
+  child's bound is capped by its parent's (a sub-cone). Under a time limit the nodes are
+  evaluated in chunks with the clock checked between them; nodes left unevaluated keep
+  their parent's bound (the root's is the spectral bound ‖Z‖₂‖X‖₂).
 
 Rows are normalized (x̂_i = x_i/‖x_i‖, z̃_i = ‖x_i‖ z_i: (x_iᵀu)_+ z_i = (x̂_iᵀu)_+ z̃_i) and
 identical rows merged. Rows of negligible norm are dropped and their largest possible
