@@ -15,6 +15,8 @@ This finds local maxima only: its value is a lower bound ω_lo ≤ ω(Z), never 
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
 __all__ = ["ascent_starts", "projected_ascent"]
@@ -73,7 +75,8 @@ def ascent_starts(X: np.ndarray, Z: np.ndarray, rng, n_random: int = 64, n_rows:
 
 
 def projected_ascent(X: np.ndarray, Z: np.ndarray, U0: np.ndarray, n_iter: int = 30,
-                     rtol: float = 1e-10, jump: int = 8):
+                     rtol: float = 1e-10, jump: int = 8, prune: float = 0.0,
+                     prune_every: int = 4, keep_min: int = 16, deadline=None):
     """Ascent on the unit sphere from every column of ``U0``; (values (s,), directions (r, s)).
 
     Parameters
@@ -89,6 +92,17 @@ def projected_ascent(X: np.ndarray, Z: np.ndarray, U0: np.ndarray, n_iter: int =
         A start stops moving once its relative improvement falls below ``rtol``.
     jump : int
         The ``jump`` best end points also try the top eigenvector of their cell's M_i.
+    prune : float
+        Early stop of unpromising starts: every ``prune_every`` steps, the moving starts
+        whose value is below ``prune`` × (best value so far) stop (they keep their current,
+        attained value); the ``keep_min`` best moving starts always continue. ``0``
+        disables it. Each step costs O(s n (r + c)) flops over the s moving starts, so on
+        large data most of the time goes to starts that end far below the best.
+    prune_every, keep_min : int
+        See ``prune``.
+    deadline : float, optional
+        A ``time.perf_counter()`` value after which no further step is taken (the values
+        returned are still attained).
 
     Returns
     -------
@@ -105,9 +119,13 @@ def projected_ascent(X: np.ndarray, Z: np.ndarray, U0: np.ndarray, n_iter: int =
     f = np.linalg.norm(G, axis=1)
     eta = np.full(U.shape[0], 1e6)
     a = np.arange(U.shape[0])  # starts still moving
-    for _ in range(n_iter):
-        if a.size == 0:
+    for it in range(n_iter):
+        if a.size == 0 or (deadline is not None and time.perf_counter() >= deadline):
             break
+        if prune > 0 and it and it % prune_every == 0 and a.size > keep_min:
+            fa = f[a]
+            kth = np.partition(fa, a.size - keep_min)[a.size - keep_min]
+            a = a[fa >= min(prune * f.max(), kth)]
         Pa, Ga, Ua = P[a], G[a], U[a]
         grad = ((Pa > 0) * (Ga @ Zt)) @ X  # (k, r): ∇½‖Zᵀ(Xu)_+‖²
         gn = np.maximum(np.linalg.norm(grad, axis=1), 1e-300)

@@ -37,7 +37,10 @@ unstable U. A node is
   kept, with its eigenvalue as a bound, when it lies on its face (or the top eigenvalue is
   degenerate). If u* is in the node, its face is among these, so the node's share of the
   maximum is known exactly.
-* otherwise *split* in two along its longest side (best-first, in vectorized batches).
+* otherwise *split* in two along its longest side (best-first, in vectorized batches); a
+  child's bound is capped by its parent's (a sub-cone). Under a time limit the nodes are
+  evaluated in chunks with the clock checked between them; nodes left unevaluated keep
+  their parent's bound (the root's is the spectral bound ‖Z‖₂‖X‖₂).
 
 Rows are normalized (x̂_i = x_i/‖x_i‖, z̃_i = ‖x_i‖ z_i: (x_iᵀu)_+ z_i = (x̂_iᵀu)_+ z̃_i) and
 identical rows merged. Rows of negligible norm are dropped and their largest possible
@@ -117,6 +120,7 @@ class _Ctx:
     budget: _Budget
     rng: np.random.Generator
     batch: int = 1024
+    eval_chunk: int | None = None
     k_enum: int = 4
     eps: float = 1e-10
     closed: int = 0
@@ -189,7 +193,8 @@ def _householder_null(x):
 
 def _top_eig_gram(G):
     """Top eigenpair of GᵀG for a stack G (K, c, q): (λ₁, unit eigenvector (K, q),
-    degenerate top eigenvalue flag). Closed forms for c ≤ 2 or q = 1, else LAPACK."""
+    degenerate top eigenvalue flag). Closed forms for c ≤ 2 or q = 1, else LAPACK on the
+    smaller of GᵀG and G Gᵀ."""
     K, c, q = G.shape
     if q == 1:
         return np.sum(G * G, axis=(1, 2)), np.ones((K, 1)), np.zeros(K, dtype=bool)
@@ -218,17 +223,34 @@ def _top_eig_gram(G):
         e[~ok, 0] = 1.0
         deg = (2 * disc <= 1e-9 * np.maximum(lam, 1e-300)) | ~ok
         return np.maximum(lam, 0.0), e, deg
+    if c < q:
+        # the nonzero spectrum of GᵀG (q × q) is that of G Gᵀ (c × c): solve the smaller
+        # eigenproblem and map its top eigenvector v to Gᵀv/‖Gᵀv‖ (wide G: many features,
+        # few outputs, e.g. digits r = 61, c = 10)
+        w, V = np.linalg.eigh(G @ np.swapaxes(G, -1, -2))
+        lam = np.maximum(w[:, -1], 0.0)
+        e = np.einsum("kcq,kc->kq", G, V[:, :, -1])
+        en = np.linalg.norm(e, axis=1)
+        ok = en > 0
+        e[ok] /= en[ok, None]
+        e[~ok] = 0.0
+        e[~ok, 0] = 1.0
+        deg = ((w[:, -1] - w[:, -2]) <= 1e-9 * np.maximum(lam, 1e-300)) | ~ok
+        return lam, e, deg
     w, E = np.linalg.eigh(np.swapaxes(G, -1, -2) @ G)
     lam = np.maximum(w[:, -1], 0.0)
     deg = (w[:, -1] - w[:, -2]) <= 1e-9 * np.maximum(lam, 1e-300)
     return lam, E[:, :, -1], deg
 
 
-def _cap_bound(M, ch, sr):
-    """max of uᵀMu over the cap {‖u‖ = 1, angle(u, ĉ) ≤ ρ}, sin ρ = sr (≥ 1: whole sphere)."""
-    lam = np.linalg.eigvalsh(M)[:, -1]
-    Mc = np.einsum("nij,nj->ni", M, ch)
-    a = np.einsum("ni,ni->n", Mc, ch)
+def _cap_bound(G, ch, sr):
+    """max of uᵀMu, M = GᵀG (G: stack (N, c, r)), over the cap {‖u‖ = 1, angle(u, ĉ) ≤ ρ},
+    sin ρ = sr (≥ 1: whole sphere). λ_max(M) from the smaller of GᵀG and G Gᵀ."""
+    Gt = np.swapaxes(G, -1, -2)
+    lam = np.linalg.eigvalsh(G @ Gt if G.shape[1] < G.shape[2] else Gt @ G)[:, -1]
+    Gc = np.einsum("ncj,nj->nc", G, ch)
+    Mc = np.einsum("ncj,nc->nj", G, Gc)
+    a = np.sum(Gc * Gc, axis=1)
     b = np.linalg.norm(Mc - a[:, None] * ch, axis=1)
     q = lam.copy()
     cap = sr < 1.0
@@ -286,10 +308,9 @@ class _Level:
             self.best, self.best_u = float(fc[i]), C[i] / cn[i]
         W = pos + 0.5 * uns
         G = (W @ self.B).reshape(N, c, r)
-        M = np.transpose(G, (0, 2, 1)) @ G
         ch = C / cn[:, None]
         sr = np.linalg.norm(H, axis=1) / cn
-        q = _cap_bound(M, ch, sr)
+        q = _cap_bound(G, ch, sr)
         # |x_iᵀu| on the node: from the box range (over ‖v‖ ≥ min norm) and from the cap;
         # computed on the unstable entries only (few once nodes are small)
         minnorm = np.sqrt(np.sum(np.maximum(np.abs(C) - H, 0.0) ** 2, axis=1))
@@ -325,7 +346,7 @@ class _Level:
         Bh[ui, uj] = 0.5 * bv
         G2 = (A @ self.B).reshape(N, c, r)
         g0 = Bh @ self.Z  # (N, c)
-        q2 = _cap_bound(np.transpose(G2, (0, 2, 1)) @ G2, ch, sr)
+        q2 = _cap_bound(G2, ch, sr)
         v = np.einsum("nci,nc->ni", G2, g0)
         vn = np.linalg.norm(v, axis=1)
         ang = np.arccos(np.clip(np.einsum("ni,ni->n", v, ch) / np.maximum(vn, 1e-300),
@@ -402,6 +423,15 @@ class _Level:
         K = sm.size
         Gk = Gq[sm, sC, sp]  # (K, c, r - s)
         lam1, e, deg = _top_eig_gram(Gk)
+        # faces whose top eigenvalue cannot beat τ are bounded by it, not located
+        low = lam1 <= tau * tau
+        if np.any(low):
+            self.upper_done = max(self.upper_done, float(np.sqrt(lam1[low].max())))
+            if np.all(low):
+                return
+            hi = ~low
+            sm, sC, sp, lam1, e, deg = sm[hi], sC[hi], sp[hi], lam1[hi], e[hi], deg[hi]
+            K = sm.size
         u = e if Q is None else np.einsum("kij,kj->ki", Q[sm, sC], e)  # (K, r)
         proj = u @ X.T  # (K, n)
         sg = np.where(pos[sl][sm], 1.0, -1.0)
@@ -421,16 +451,39 @@ class _Level:
             Uo = np.where(inp[ok][:, None], u[ok], -u[ok]).T
             self.offer(_f(X, Z, Uo), Uo)
 
-    def run(self, thr):
+    def _evaluate_budgeted(self, C, H, PU):
+        """:meth:`evaluate` in chunks of ``ctx.eval_chunk`` nodes, the budget checked before
+        each; a node is never bounded above its parent's bound ``PU`` (a sub-cone). Nodes
+        left unevaluated when the budget runs out keep their parent's bound in ω̄ (valid)."""
+        ctx = self.ctx
+        step = C.shape[0] if ctx.eval_chunk is None else max(1, int(ctx.eval_chunk))
+        ubs, poss, unss = [], [], []
+        done = 0
+        for s0 in range(0, C.shape[0], step):
+            if s0 and ctx.budget.out():
+                break
+            sl = slice(s0, min(C.shape[0], s0 + step))
+            ctx.budget.nodes += sl.stop - sl.start
+            ub, pos, uns = self.evaluate(C[sl], H[sl])
+            ubs.append(np.minimum(ub, PU[sl]))
+            poss.append(pos)
+            unss.append(uns)
+            done = sl.stop
+        if done < C.shape[0]:
+            self.upper_done = max(self.upper_done, float(PU[done:].max()))
+        return done, np.concatenate(ubs), np.vstack(poss), np.vstack(unss)
+
+    def run(self, thr, spec=np.inf):
         ctx, r = self.ctx, self.r
         tol = ctx.tol
         # root: the cones over the 2r faces of the cube cover the sphere
         C = np.vstack([np.eye(r), -np.eye(r)])
         H = np.ones((2 * r, r)) - np.vstack([np.eye(r), np.eye(r)])
+        PU = np.full(2 * r, spec)  # parent bounds (root: the spectral bound ‖Z‖₂‖X‖₂)
         OC, OH, OU = C[:0], H[:0], np.zeros(0)
         while True:
-            ctx.budget.nodes += C.shape[0]
-            ub, pos, uns = self.evaluate(C, H)
+            done, ub, pos, uns = self._evaluate_budgeted(C, H, PU)
+            C, H = C[:done], H[:done]
             tau = max(thr, self.best) * (1 + 0.5 * tol)
             ku = uns.sum(axis=1)
             live = ub > tau
@@ -456,10 +509,10 @@ class _Level:
                 sel = np.argpartition(-OU, ctx.batch - 1)[: ctx.batch]
                 rest = np.ones(OU.size, dtype=bool)
                 rest[sel] = False
-                PC, PH = OC[sel], OH[sel]
+                PC, PH, PP = OC[sel], OH[sel], OU[sel]
                 OC, OH, OU = OC[rest], OH[rest], OU[rest]
             else:
-                PC, PH = OC, OH
+                PC, PH, PP = OC, OH, OU
                 OC, OH, OU = OC[:0], OH[:0], OU[:0]
             # split along the longest side
             j = np.argmax(PH, axis=1)
@@ -471,6 +524,7 @@ class _Level:
             C1[ar, j] -= h
             C2[ar, j] += h
             C, H = np.vstack([C1, C2]), np.vstack([H2, H2])
+            PU = np.concatenate([PP, PP])
 
 
 def _solve(X, Z, ctx: _Ctx, warm=None):
@@ -489,12 +543,25 @@ def _solve(X, Z, ctx: _Ctx, warm=None):
         att, u, up = _solve_rank2(Xh, Zt)
         return att, u, up + slack
     lvl = _Level(Xh, Zt, ctx)
-    # an incumbent for the pruning (the search finds the maximum anyway)
+    budget = ctx.budget
+    n, c = Zt.shape
+    if budget.deadline is not None:
+        # evaluate nodes in chunks of ~2²² flops so that the clock is checked often
+        ctx.eval_chunk = max(4, (1 << 22) // max(1, n * r * (c + 1)))
+    # an incumbent for the pruning (the search finds the maximum anyway); under a time
+    # limit the ascent may use at most a third of it, and lagging starts stop early at
+    # high rank
     starts = ascent_starts(Xh, Zt, ctx.rng, n_random=16, n_rows=64, warm=warm,
                            n_vertices=1024, keep_vertices=48)
-    vals, U = projected_ascent(Xh, Zt, starts, n_iter=20, jump=8)
+    deadline = None
+    if budget.deadline is not None:
+        deadline = budget.t0 + (budget.deadline - budget.t0) / 3.0
+    vals, U = projected_ascent(Xh, Zt, starts, n_iter=20, jump=8,
+                               prune=0.9 if r > 12 else 0.0, deadline=deadline)
     lvl.offer(vals, U)
-    lvl.run(0.0)
+    # ‖Zᵀ(Xu)_+‖ ≤ ‖Z‖₂‖(Xu)_+‖ ≤ ‖Z‖₂‖X‖₂: the bound of any node not evaluated
+    spec = float(np.linalg.norm(Zt, 2) * np.linalg.norm(Xh, 2)) * (1 + 1e-12)
+    lvl.run(0.0, spec)
     ctx.closed = lvl.closed
     pv = np.concatenate([v for v, _ in lvl.pool])
     pU = np.hstack([u for _, u in lvl.pool])
@@ -543,14 +610,15 @@ def certified_max(X, Z, tol: float = 1e-9, time_limit=None, node_budget=None, wa
                         ctx.closed, cand)
 
 
-def polish(X, Z, U, k=None, radii=(3e-2, 3e-3, 3e-4, 3e-5)):
+def polish(X, Z, U, k=None, radii=(3e-2, 3e-3, 3e-4, 3e-5), tau: float = 0.0):
     """Local face enumeration around the columns of U (a heuristic's end points).
 
     Around each direction a small node (the cone over a box of half-width ``radius`` on the
     cube face it points to) is built, with the largest radius leaving at most ``k`` unstable
     rows; every face of the arrangement meeting it is solved exactly (the closing step of
     the branch and bound). This turns an ascent's end point near a kink into the local
-    maximum on the face it approaches. Returns (values, unit directions (r, s)) of the
+    maximum on the face it approaches. Faces whose top eigenvalue is ≤ ``tau``² (e.g. a
+    fraction of the value already found) are skipped without the O(n r) feasibility check. Returns (values, unit directions (r, s)) of the
     attained candidates found, best first (possibly empty).
     """
     X = np.asarray(X, dtype=float)
@@ -575,7 +643,7 @@ def polish(X, Z, U, k=None, radii=(3e-2, 3e-3, 3e-4, 3e-5)):
     idx = (pick * s + np.arange(s))[ok[pick, np.arange(s)]]
     lvl.pool = []
     if idx.size:
-        lvl.close(idx, pos, uns, 0.0)
+        lvl.close(idx, pos, uns, float(tau))
     if not lvl.pool:
         return np.zeros(0), np.zeros((r, 0))
     W = np.hstack([w for _, w in lvl.pool])
