@@ -141,6 +141,17 @@ def as_real_matrix(value, name: str, allow_empty: bool = False) -> np.ndarray:
     return arr
 
 
+def as_positive(value, name: str, integer: bool = False):
+    """A positive finite number (or positive integer) for the argument ``name``, else
+    InvalidInputError naming it."""
+    ok = isinstance(value, (int, np.integer)) if integer else isinstance(
+        value, (int, float, np.integer, np.floating))
+    if isinstance(value, bool) or not ok or not np.isfinite(value) or value <= 0:
+        kind = "a positive integer" if integer else "a positive number"
+        raise InvalidInputError(f"{name} must be {kind}; got {value!r}.")
+    return int(value) if integer else float(value)
+
+
 def as_positive_int(value, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise InvalidInputError(f"{name} must be a positive integer; got {value!r}.")

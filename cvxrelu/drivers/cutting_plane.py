@@ -37,7 +37,7 @@ import time
 
 import numpy as np
 
-from .._validate import as_beta, as_data, as_targets, check_choice
+from .._validate import as_beta, as_data, as_positive, as_targets, check_choice
 from ..errors import InvalidInputError, UnsupportedError
 from ..losses import SquaredLoss, get_loss
 from ..network import ReLUNetwork
@@ -99,13 +99,7 @@ def _check_problem(X, Y, beta):
     return X, Y, beta
 
 
-def _positive(value, name, integer=False):
-    ok = isinstance(value, (int, np.integer)) if integer else isinstance(
-        value, (int, float, np.integer, np.floating))
-    if isinstance(value, bool) or not ok or not np.isfinite(value) or value <= 0:
-        kind = "a positive integer" if integer else "a positive number"
-        raise InvalidInputError(f"{name} must be {kind}; got {value!r}.")
-    return int(value) if integer else float(value)
+_positive = as_positive  # one check for every driver argument (cvxrelu._validate)
 
 
 # ---------------------------------------------------------- column generation core

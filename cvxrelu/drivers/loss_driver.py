@@ -31,7 +31,7 @@ import time
 
 import numpy as np
 
-from .._validate import as_beta, as_data, as_targets, check_choice
+from .._validate import as_beta, as_data, as_positive, as_targets, check_choice
 from ..errors import InvalidInputError, UnsupportedError
 from ..network import ReLUNetwork
 from ..oracle import DualOracle
@@ -45,13 +45,7 @@ __all__ = ["loss_cutting_plane"]
 logger = logging.getLogger("cvxrelu")
 
 
-def _positive(value, name, integer=False):
-    ok = isinstance(value, (int, np.integer)) if integer else isinstance(
-        value, (int, float, np.integer, np.floating))
-    if isinstance(value, bool) or not ok or not np.isfinite(value) or value <= 0:
-        kind = "a positive integer" if integer else "a positive number"
-        raise InvalidInputError(f"{name} must be {kind}; got {value!r}.")
-    return int(value) if integer else float(value)
+_positive = as_positive  # one check for every driver argument (cvxrelu._validate)
 
 
 class _Bar:
