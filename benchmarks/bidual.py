@@ -19,7 +19,7 @@ import time
 from _common import print_table, write_json
 
 import cvxrelu as cr
-from cvxrelu.solvers import mosek_available
+from cvxrelu.programs.solvers import mosek_available
 
 
 def run_case(name, X, Y, beta, form, solver, kwargs):

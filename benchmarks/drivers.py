@@ -60,7 +60,7 @@ def run_bidual(X, Y):
 
 
 def time_to_target(X, Y, p_star, optimizer, m, max_epochs, seed=0, rel=1e-3):
-    from cvxrelu.baselines import train_sgd
+    from cvxrelu.networks.baselines import train_sgd
 
     target = p_star * (1 + rel)
     state = {"hit": None}

@@ -2,7 +2,7 @@
 
 Runs ``cutting_plane`` (Kelley) on each instance below with a time limit and reports the
 CERTIFIED relative gap (the final lower bound uses the oracle's certified ω̄,
-:meth:`cvxrelu.oracle.DualOracle.bound`), the time, the status, the certificate's method and
+:meth:`cvxrelu.geometry.oracle.DualOracle.bound`), the time, the status, the certificate's method and
 node count, and the heuristic value of the iterations (never a bound). On the real data
 sets it also runs the driver warm-started from an Adam network (m = 100, torch) and reports
 the Adam objective beside it.
@@ -150,7 +150,7 @@ def main():
         print(f"{name:>20} cold: {row['time_s']:7.1f} s  cert gap {row['cert_rel_gap']:.2e}  "
               f"{row['status']}", flush=True)
         if real and not args.no_warm:
-            from cvxrelu.baselines import train_sgd
+            from cvxrelu.networks.baselines import train_sgd
 
             t0 = time.perf_counter()
             adam = train_sgd(X, Y, beta, m=100, epochs=300 if args.quick else 1000,

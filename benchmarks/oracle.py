@@ -34,7 +34,7 @@ import numpy as np
 
 from _common import print_table, write_json  # noqa: E402  (sets sys.path)
 
-from cvxrelu.oracle import DualOracle  # noqa: E402
+from cvxrelu.geometry.oracle import DualOracle  # noqa: E402
 
 
 def residual(X, Y, seed=0, m=50, ridge=1e-2):

@@ -4,7 +4,7 @@ For the 3-class spiral (X ∈ R^{60×2}, P = 114) and the Figure-1 instance (X �
 c = 5, P = 50), solve the bi-dual (12) (form "auto": extreme rays, exact) for 20 values of β
 in three ways:
 
-- ``path``: :func:`cvxrelu.path.regularization_path` (build + compile once, then only the
+- ``path``: :func:`cvxrelu.integrations.path.regularization_path` (build + compile once, then only the
   β parameter changes);
 - ``rebuild``: a fresh ``cr.bidual(X, Y, b).solve()`` per β (patterns, cell rays, operator
   and canonicalization every time);
@@ -31,7 +31,7 @@ import time
 import numpy as np
 
 import cvxrelu as cr
-from cvxrelu.path import regularization_path
+from cvxrelu.integrations.path import regularization_path
 
 
 def _count_compiles():

@@ -11,15 +11,17 @@ drivers solve them at scale and end with a certificate (upper bound, lower bound
 >>> net = f.network()                      # a real ReLU network attaining p*
 """
 
-from . import baselines, datasets, drivers, losses, plot
-from .arrangements import Arrangement, sign_patterns
-from .baselines import LinearSolution, TrainResult, linear_network, train_sgd
-from .builders.bidual import BiDual, bidual
-from .builders.conv import ConvBiDual, conv_bidual
-from .builders.copositive import Copositive, copositive
-from .builders.spike_free import SpikeFree, SpikeFreeCopositive, is_spike_free, spike_free
-from .closed_form import ClosedFormSolution, Whitening, closed_form, is_whitened, whiten
-from .conv_network import ConvReLUNetwork
+from .networks import baselines
+from . import datasets, drivers, losses
+from .integrations import plot
+from .geometry.arrangements import Arrangement, sign_patterns
+from .networks.baselines import LinearSolution, TrainResult, linear_network, train_sgd
+from .programs.bidual import BiDual, bidual
+from .programs.conv import ConvBiDual, conv_bidual
+from .programs.copositive import Copositive, copositive
+from .programs.spike_free import SpikeFree, SpikeFreeCopositive, is_spike_free, spike_free
+from .programs.closed_form import ClosedFormSolution, Whitening, closed_form, is_whitened, whiten
+from .networks.conv_network import ConvReLUNetwork
 from .drivers import (
     Certificate,
     IterationRecord,
@@ -41,12 +43,12 @@ from .errors import (
     SolverNotInstalledError,
     UnsupportedError,
 )
-from .formulation import Formulation, ValueCertificate
-from .network import ReLUNetwork
-from .oracle import DualOracle, OracleBound, cone_pca, dual_oracle
-from .patches import patch_matrix, patches
-from .path import PathResult, beta_max, regularization_path
-from .sets import GaugeTerm, cone_gauge
+from .programs.formulation import Formulation, ValueCertificate
+from .networks.network import ReLUNetwork
+from .geometry.oracle import DualOracle, OracleBound, cone_pca, dual_oracle
+from .geometry.patches import patch_matrix, patches
+from .integrations.path import PathResult, beta_max, regularization_path
+from .programs.sets import GaugeTerm, cone_gauge
 
 __version__ = "0.1.0"
 
@@ -120,7 +122,7 @@ def __getattr__(name):
     # the scikit-learn estimators import scikit-learn, an optional extra: load them lazily
     if name in ("ConvexReLURegressor", "ConvexReLUClassifier", "ConvexReLURegressorCV",
                 "ConvexReLUClassifierCV"):
-        from . import estimators
+        from .integrations import estimators
 
         return getattr(estimators, name)
     raise AttributeError(f"module 'cvxrelu' has no attribute {name!r}")

@@ -200,7 +200,7 @@ def check_program_size(n: int, P: int, r: int, c: int, form: str, what: str,
     if est > limit or nnz > MAX_NONZEROS:
         note = ""
         if arrangement is not None and arrangement.method == "sample":
-            from .arrangements import max_patterns_bound
+            from .geometry.arrangements import max_patterns_bound
 
             note = (f" (exact enumeration is hopeless: up to "
                     f"{max_patterns_bound(rows or n, r):.3g} patterns for rank {r}; these "

@@ -33,8 +33,8 @@ try:
 except ImportError:  # running from a source checkout without installation
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))
 
-from cvxrelu.baselines import train_sgd  # noqa: E402
-from cvxrelu.closed_form import closed_form, whiten  # noqa: E402
+from cvxrelu.networks.baselines import train_sgd  # noqa: E402
+from cvxrelu.programs.closed_form import closed_form, whiten  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 

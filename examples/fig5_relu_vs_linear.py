@@ -10,7 +10,7 @@ Here, for each β:
   two-layer linear network with weight decay (β/2)(‖W1‖² + ‖W2‖²)), solved by singular value
   soft-thresholding of Xᵀ Y (cvxrelu.linear_network). Its value is also a certified LOWER
   bound on the ReLU optimum p* (the relaxation of (15) without the cone constraint);
-- ReLU network: Theorem 2 (cvxrelu.closed_form) certifies p* only when X a_i ≥ 0 for every
+- ReLU network: Theorem 2 (cvxrelu.programs.closed_form) certifies p* only when X a_i ≥ 0 for every
   σ_i > β, which fails for generic continuous labels (then the ReLU and linear optima differ),
   so, as in the paper, the ReLU network is trained with SGD (full batch, momentum 0.95, lr
   halved on plateaus) and its objective is an upper bound on p*.
@@ -39,8 +39,8 @@ try:
 except ImportError:  # running from a source checkout without installation
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))
 
-from cvxrelu.baselines import linear_network, train_sgd  # noqa: E402
-from cvxrelu.closed_form import closed_form, whiten  # noqa: E402
+from cvxrelu.networks.baselines import linear_network, train_sgd  # noqa: E402
+from cvxrelu.programs.closed_form import closed_form, whiten  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 

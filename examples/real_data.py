@@ -42,8 +42,8 @@ except ImportError:  # running from a source checkout without installation
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))
 
 import cvxrelu as cr  # noqa: E402
-from cvxrelu.estimators import ConvexReLUClassifier  # noqa: E402
-from cvxrelu.network import ReLUNetwork  # noqa: E402
+from cvxrelu.integrations.estimators import ConvexReLUClassifier  # noqa: E402
+from cvxrelu.networks.network import ReLUNetwork  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DATASETS = ("iris", "wine", "breast_cancer", "digits")

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 import cvxrelu as cr
-from cvxrelu.arrangements import max_patterns_bound
+from cvxrelu.geometry.arrangements import max_patterns_bound
 
 
 def _mask_set(masks):

@@ -7,9 +7,9 @@ cross-entropy written out by hand, CVXPY's nuclear-norm regression, and the clos
 import numpy as np
 import pytest
 
-from cvxrelu.baselines import default_lr, linear_network, train_sgd
+from cvxrelu.networks.baselines import default_lr, linear_network, train_sgd
 from cvxrelu.errors import InvalidInputError
-from cvxrelu.network import ReLUNetwork
+from cvxrelu.networks.network import ReLUNetwork
 
 torch = pytest.importorskip("torch")
 
@@ -163,7 +163,7 @@ def test_linear_network_matches_cvxpy(data):
 
 
 def test_linear_network_closed_form_on_whitened_rows():
-    from cvxrelu.closed_form import whiten
+    from cvxrelu.programs.closed_form import whiten
 
     rng = np.random.default_rng(4)
     X = whiten(rng.standard_normal((6, 10))).X

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import cvxrelu as cr
-from cvxrelu.solvers import mosek_available
+from cvxrelu.programs.solvers import mosek_available
 
 from .conftest import rel
 from .helpers import adam_objective

@@ -8,7 +8,7 @@ trained by gradient descent from random initializations.
 import numpy as np
 import pytest
 
-from cvxrelu.closed_form import _orient_group, closed_form, is_whitened, whiten
+from cvxrelu.programs.closed_form import _orient_group, closed_form, is_whitened, whiten
 from cvxrelu.errors import InvalidInputError
 
 load_digits = pytest.importorskip("sklearn.datasets").load_digits
@@ -112,7 +112,7 @@ def test_orient_group_recovers_rotation():
 
 def test_trained_network_reaches_closed_form(digits):
     pytest.importorskip("torch")
-    from cvxrelu.baselines import train_sgd
+    from cvxrelu.networks.baselines import train_sgd
 
     X, Y = digits_subset(digits, n=40)
     Xw = whiten(X).X
@@ -129,7 +129,7 @@ def test_trained_network_reaches_closed_form(digits):
 
 def test_trained_network_reaches_closed_form_quick(digits):
     pytest.importorskip("torch")
-    from cvxrelu.baselines import train_sgd
+    from cvxrelu.networks.baselines import train_sgd
 
     X, Y = digits_subset(digits, n=20, seed=2)
     Xw = whiten(X).X

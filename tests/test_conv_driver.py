@@ -7,7 +7,7 @@ import pytest
 
 import cvxrelu as cr
 from cvxrelu.drivers.conv_cutting_plane import _PatchData, conv_beta_max, conv_cutting_plane
-from cvxrelu.oracle import DualOracle
+from cvxrelu.geometry.oracle import DualOracle
 
 from .conftest import rel
 

@@ -5,9 +5,9 @@ import pickle
 import numpy as np
 import pytest
 
-from cvxrelu.conv_network import ConvReLUNetwork
+from cvxrelu.networks.conv_network import ConvReLUNetwork
 from cvxrelu.errors import InvalidInputError, UnsupportedError
-from cvxrelu.patches import patches
+from cvxrelu.geometry.patches import patches
 
 CONFIGS = [
     # (C, H, W, kernel, stride, padding, m, c)

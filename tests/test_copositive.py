@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import cvxrelu as cr
-from cvxrelu.builders.spike_free import SpikeFreeWarning
+from cvxrelu.programs.spike_free import SpikeFreeWarning
 
 from .conftest import rel
 

@@ -260,7 +260,7 @@ def test_large_beta_gives_the_empty_network(program, factor, data):
 
 
 def _beta_max(X, Y):
-    oracle_mod = pytest.importorskip("cvxrelu.oracle")
+    oracle_mod = pytest.importorskip("cvxrelu.geometry.oracle")
     return oracle_mod.DualOracle(X)(Y).value     # max_{‖u‖≤1} ‖Yᵀ(Xu)_+‖
 
 

@@ -115,7 +115,7 @@ NAME = re.compile(r"\b(cr|cvxrelu)\.([A-Za-z_][\w]*(?:\.[A-Za-z_][\w]*)*)")
 def resolve(dotted: str):
     """The object named ``cvxrelu.<dotted>``: the longest importable module prefix, then
     attributes (a module may be shadowed by a function of the same name, e.g.
-    ``cvxrelu.closed_form``)."""
+    ``cvxrelu.programs.closed_form``)."""
     import importlib
 
     parts = dotted.split(".")

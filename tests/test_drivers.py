@@ -96,7 +96,7 @@ def test_frank_wolfe_fixed_t(spiral_problem):
 
 def test_certify_sgd_networks(figure1_problem):
     pytest.importorskip("torch")
-    from cvxrelu.baselines import train_sgd
+    from cvxrelu.networks.baselines import train_sgd
 
     X, Y, p_star = figure1_problem
     small = train_sgd(X, Y, BETA, m=10, epochs=1500, seed=0)
@@ -218,7 +218,7 @@ def test_accpm_switches_to_kelley_steps_when_stalled(figure1_problem):
     is forced here (a window of 2 iterations asking for a 99 % decrease); the run must still
     reach the certified optimum p* of the CVXPY program (12)."""
     from cvxrelu.drivers.cutting_plane import _accpm
-    from cvxrelu.oracle import DualOracle
+    from cvxrelu.geometry.oracle import DualOracle
 
     X, Y, p_star = figure1_problem
     res = _accpm(X, Y, BETA, DualOracle(X), 1e-6, 200, 4, None, False, "accpm-test",
@@ -324,7 +324,7 @@ class _BlindOracle:
     exact = False
 
     def __init__(self, X):
-        self.inner = cr.oracle.DualOracle(X)
+        self.inner = cr.geometry.oracle.DualOracle(X)
         self.rank, self.basis, self.Xr = self.inner.rank, self.inner.basis, self.inner.Xr
         th = np.array([0.3, 2.4, 4.4])
         self.fixed = np.vstack([np.cos(th), np.sin(th)])

@@ -10,7 +10,7 @@ from sklearn.utils.estimator_checks import estimator_checks_generator  # noqa: E
 
 import cvxrelu as cr  # noqa: E402
 from cvxrelu.errors import InvalidInputError  # noqa: E402
-from cvxrelu.estimators import ConvexReLUClassifier, ConvexReLURegressor, beta_max  # noqa: E402
+from cvxrelu.integrations.estimators import ConvexReLUClassifier, ConvexReLURegressor, beta_max  # noqa: E402
 
 # No check has to be skipped or marked as an expected failure.
 EXPECTED_FAILED_CHECKS = {}
@@ -207,7 +207,7 @@ def test_classifier_cv_selects_alpha_on_iris():
     from sklearn.model_selection import StratifiedKFold, cross_val_score
     from sklearn.preprocessing import StandardScaler
 
-    from cvxrelu.estimators import ConvexReLUClassifierCV
+    from cvxrelu.integrations.estimators import ConvexReLUClassifierCV
 
     X, y = load_iris(return_X_y=True)
     X, y = StandardScaler().fit_transform(X)[::2], y[::2]     # 75 samples keep it fast
@@ -232,7 +232,7 @@ def test_classifier_cv_selects_alpha_on_iris():
 def test_regressor_cv_matches_manual_selection():
     from sklearn.model_selection import KFold, cross_val_score
 
-    from cvxrelu.estimators import ConvexReLURegressorCV
+    from cvxrelu.integrations.estimators import ConvexReLURegressorCV
 
     rng = np.random.default_rng(4)
     X = rng.standard_normal((45, 2))
@@ -256,7 +256,7 @@ def test_regressor_cv_matches_manual_selection():
 
 
 def test_warm_start_reuses_the_previous_network(monkeypatch):
-    import cvxrelu.estimators as est_mod
+    import cvxrelu.integrations.estimators as est_mod
 
     X, y = _teacher(40, seed=5)
     seen = []

@@ -100,7 +100,7 @@ def test_zero_network_is_optimal_for_large_beta(spiral_data):
     X, Y = spiral_data
     lo = L.cross_entropy()
     Z = lo.dual_point(np.zeros_like(Y), Y)
-    omega = cr.oracle.DualOracle(X)(Z).value
+    omega = cr.geometry.oracle.DualOracle(X)(Z).value
     res = loss_cutting_plane(X, Y, 1.01 * omega, loss=lo)
     # ℓ(0) = n log c is then p*, and the dual point at F = 0 attains it
     assert res.status == "optimal"

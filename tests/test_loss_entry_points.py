@@ -140,7 +140,7 @@ def test_objective_with_squared_instance_matches_string():
 
 
 def test_regularization_path_copositive_accepts_squared_instance():
-    from cvxrelu.path import regularization_path
+    from cvxrelu.integrations.path import regularization_path
 
     X, Y = _regression(n=6)
     betas = [0.5, 0.2]
@@ -153,7 +153,7 @@ def test_regularization_path_copositive_accepts_squared_instance():
 
 
 def test_classifier_accepts_a_loss_instance():
-    from cvxrelu.estimators import ConvexReLUClassifier
+    from cvxrelu.integrations.estimators import ConvexReLUClassifier
 
     X, labels, _ = _classification(n=12)
     kw = dict(alpha=0.1, fit_intercept=False, max_iter=10, oracle_time_limit=0.2,
@@ -170,7 +170,7 @@ def test_classifier_accepts_a_loss_instance():
 
 
 def test_train_sgd_with_loss_instance_matches_string():
-    from cvxrelu.baselines import train_sgd
+    from cvxrelu.networks.baselines import train_sgd
 
     X, labels, Y = _classification(n=12)
     rng = np.random.default_rng(4)

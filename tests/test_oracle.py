@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from cvxrelu.errors import InvalidInputError, UnsupportedError
-from cvxrelu.oracle import DualOracle, cone_pca, dual_oracle
+from cvxrelu.geometry.oracle import DualOracle, cone_pca, dual_oracle
 
 
 def _circle(N=400_000):
@@ -125,7 +125,7 @@ def test_dual_oracle_rank2_vs_grid(seed):
 
 def _oracle_by_patterns(X, Z):
     """max_i sqrt(cone_pca(M_i, A_i)) over the exact arrangement (independent reference)."""
-    from cvxrelu.arrangements import sign_patterns
+    from cvxrelu.geometry.arrangements import sign_patterns
 
     arr = sign_patterns(X, method="exact")
     Xr = X @ arr.basis

@@ -1,4 +1,4 @@
-"""Tests of the certified dual oracle ω_lo ≤ ω(Z) ≤ ω̄ (DualOracle.bound, cvxrelu.oracle_bnb)
+"""Tests of the certified dual oracle ω_lo ≤ ω(Z) ≤ ω̄ (DualOracle.bound, cvxrelu.geometry.oracle_bnb)
 and of the projected-ascent heuristic, against independent references: brute force over 10⁶
 random unit directions, the global MINLP solver SCIP (pyscipopt) on the big-M formulation of
 ω(Z)², and the old rank-3 cell enumeration."""
@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from cvxrelu.errors import InvalidInputError
-from cvxrelu.oracle import DualOracle
-from cvxrelu.oracle_ascent import ascent_starts, projected_ascent
-from cvxrelu.oracle_bnb import certified_max
+from cvxrelu.geometry.oracle import DualOracle
+from cvxrelu.geometry.oracle_ascent import ascent_starts, projected_ascent
+from cvxrelu.geometry.oracle_bnb import certified_max
 
 
 def _brute(X, Z, n_dirs=1_000_000, seed=12345, chunk=100_000):
@@ -227,7 +227,7 @@ def test_bound_zero_residual():
 def test_node_relaxation_bound_is_valid(r, c, seed):
     """The per-node bound of the branch and bound is ≥ f at sampled points of every node
     (cones over random boxes on the cube faces, small to whole-face)."""
-    from cvxrelu.oracle_bnb import _Ctx, _Budget, _Level, _prepare
+    from cvxrelu.geometry.oracle_bnb import _Ctx, _Budget, _Level, _prepare
 
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((40, r))
@@ -285,7 +285,7 @@ def test_bound_small_time_limit_is_honoured_at_high_rank(n, r, c, seed):
 
 def test_top_eigenpair_of_wide_gram_matches_lapack():
     """_top_eig_gram on wide stacks (c < q: via the c × c G Gᵀ) against eigh of GᵀG."""
-    from cvxrelu.oracle_bnb import _top_eig_gram
+    from cvxrelu.geometry.oracle_bnb import _top_eig_gram
 
     rng = np.random.default_rng(3)
     G = rng.standard_normal((50, 5, 17))

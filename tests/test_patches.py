@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from cvxrelu.errors import InvalidInputError
-from cvxrelu.patches import patch_grid_shape, patch_matrix, patches
+from cvxrelu.geometry.patches import patch_grid_shape, patch_matrix, patches
 
 CASES = [
     # (C, H, W, kernel_size, stride, padding)

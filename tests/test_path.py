@@ -5,7 +5,7 @@ import pytest
 
 import cvxrelu as cr
 from cvxrelu.errors import InvalidInputError
-from cvxrelu.path import PathResult, regularization_path
+from cvxrelu.integrations.path import PathResult, regularization_path
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +101,7 @@ def test_path_sampled_patterns_shared(small):
 
 def test_path_on_error_nan(small, monkeypatch):
     X, Y = small
-    from cvxrelu.formulation import Formulation
+    from cvxrelu.programs.formulation import Formulation
 
     original = Formulation.solve
 
@@ -151,7 +151,7 @@ def test_driver_path_matches_fresh_bidual_solves(small):
     X, Y = small
     res = regularization_path(X, Y, alphas=[0.5, 0.1, 0.02], tol=1e-8, keep_networks=True)
     assert res.method == "cutting_plane" and res.n_compilations == 0
-    lo, up = cr.path.beta_max(X, Y)
+    lo, up = cr.integrations.path.beta_max(X, Y)
     assert res.beta_max == lo == pytest.approx(up, rel=1e-9)       # rank 2: exact
     np.testing.assert_allclose(res.betas, np.array([0.5, 0.1, 0.02]) * lo, rtol=1e-12)
     assert np.all(res.certified) and res.bounds == ["exact"] * 3

@@ -10,7 +10,7 @@ import pytest
 matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg")
 
-from cvxrelu import plot  # noqa: E402
+from cvxrelu.integrations import plot  # noqa: E402
 from cvxrelu.errors import InvalidInputError  # noqa: E402
 
 
@@ -44,7 +44,7 @@ def test_path_plot_without_upper_on_given_axes():
 
 def test_path_plot_real_result():
     import cvxrelu as cr
-    from cvxrelu.path import regularization_path
+    from cvxrelu.integrations.path import regularization_path
 
     X, Y = cr.datasets.figure1(n=8, d=2, c=1, m=5, seed=1)
     res = regularization_path(X, Y, [0.1, 1.0])

@@ -5,7 +5,7 @@ loss; β = 1 and β = 0.1) the drivers' network objective (5) must be ≤ the be
 lower bound must never exceed any network's objective (Adam/SGD-trained, random, the
 driver's own).
 
-Independent references: the networks trained by torch (``cvxrelu.baselines.train_sgd``),
+Independent references: the networks trained by torch (``cvxrelu.networks.baselines.train_sgd``),
 evaluated with ``ReLUNetwork.objective``; random networks. The drivers reach the SGD level by
 ``warm_start=`` from the best SGD/Adam network; what they reach without warm start is
 recorded (``record_property``) and only checked for soundness: with today's rank ≥ 4
@@ -20,7 +20,7 @@ import cvxrelu as cr
 pytest.importorskip("torch")
 datasets = pytest.importorskip("sklearn.datasets")
 
-from cvxrelu.baselines import train_sgd  # noqa: E402
+from cvxrelu.networks.baselines import train_sgd  # noqa: E402
 
 SETS = ("iris", "wine", "breast_cancer", "digits_3v8")
 

@@ -10,7 +10,7 @@ import cvxrelu as cr
 from cvxrelu.drivers import SolveResult, Status, as_network
 from cvxrelu.drivers.result import conclude, dual_value, final_status, scaled_dual_bound
 from cvxrelu.errors import CertificateError, InvalidInputError
-from cvxrelu.oracle import DualOracle, OracleBound
+from cvxrelu.geometry.oracle import DualOracle, OracleBound
 
 
 def _net():

@@ -424,7 +424,7 @@ def test_missing_solver():
 
 
 def test_no_conic_solver_installed(monkeypatch):
-    from cvxrelu import solvers
+    from cvxrelu.programs import solvers
 
     f = cr.bidual(X, Y, BETA)
     monkeypatch.setattr(cp, "installed_solvers", lambda: ["OSQP"])
@@ -444,7 +444,7 @@ def test_solver_that_cannot_handle_cones():
 
 
 def test_mosek_without_license():
-    from cvxrelu.solvers import mosek_available
+    from cvxrelu.programs.solvers import mosek_available
 
     if "MOSEK" not in cp.installed_solvers():
         pytest.skip("MOSEK is not installed")

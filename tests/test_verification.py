@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import cvxrelu as cr
-from cvxrelu import formulation
+from cvxrelu.programs import formulation
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 

@@ -20,7 +20,7 @@ import numpy as np
 
 from .._validate import check_choice
 from ..losses import SquaredLoss, get_loss
-from ..oracle import DualOracle
+from ..geometry.oracle import DualOracle
 from .cutting_plane import (_check_problem, _oracle_limits, _positive, check_network,
                             network_residual)
 from .result import IterationRecord, SolveResult, Status, as_network, conclude, scaled_dual_bound
@@ -43,8 +43,8 @@ def certify(network, X, Y, beta, oracle: str = "auto", tol: float = 1e-6,
     beta : float
         Weight decay β > 0 of (5) (on the library's scale: losses summed, never averaged).
     oracle : {"auto", "exact", "heuristic"}
-        The dual oracle (:class:`~cvxrelu.oracle.DualOracle`). The lower bound uses its
-        certified upper bound ω̄ ≥ ω(Z) (:meth:`~cvxrelu.oracle.DualOracle.bound`), so it is
+        The dual oracle (:class:`~cvxrelu.geometry.oracle.DualOracle`). The lower bound uses its
+        certified upper bound ω̄ ≥ ω(Z) (:meth:`~cvxrelu.geometry.oracle.DualOracle.bound`), so it is
         certified for every rank; it is exact for rank ≤ 3 and may be loose above (then
         raise ``oracle_time_limit`` / ``oracle_budget``). The network's neurons are passed to
         the oracle as starting directions.
@@ -66,7 +66,7 @@ def certify(network, X, Y, beta, oracle: str = "auto", tol: float = 1e-6,
         ``upper`` = the network's objective (5); ``lower`` = the dual (11) value of the
         residual scaled by β/ω̄ (certified); ``status`` is ``"optimal"`` (certified rel. gap
         ≤ tol) or ``"gap"``; ``info`` holds ``oracle_value`` ω̄, ``oracle_bound`` (the
-        :class:`~cvxrelu.oracle.OracleBound`), ``direction`` (the most violated first-layer
+        :class:`~cvxrelu.geometry.oracle.OracleBound`), ``direction`` (the most violated first-layer
         direction found: adding a neuron there decreases the objective when its value
         exceeds β) and ``heuristic_lower`` (the value with ω_lo, never a bound).
 

@@ -1,7 +1,7 @@
 """Column generation for the convex CNN program (50), (51) — no CVXPY.
 
 A two-layer CNN with global pooling, f = Σ_j Σ_k (X_k u_j)_+ v_jᵀ (patches X_k ∈ R^{n×h},
-k = 1..K, h = C·kh·kw; see :mod:`cvxrelu.patches`), trains to the global optimum of (50),
+k = 1..K, h = C·kh·kw; see :mod:`cvxrelu.geometry.patches`), trains to the global optimum of (50),
 whose semi-infinite dual is the dual (11) with the feature map of a filter u replaced by
 
     a(u) = Σ_k (X_k u)_+ ∈ R^n          (sum pooling; mean pooling uses the patches X_k / K):
@@ -10,7 +10,7 @@ whose semi-infinite dual is the dual (11) with the feature map of a filter u rep
 
 With M = [X_1; …; X_K] ∈ R^{nK×h} and Z̃ = [Z; …; Z] (Z repeated once per patch) the
 constraint reads ‖Z̃ᵀ(M u)_+‖ ≤ β: it is the dual oracle of (11) on the stacked patch matrix,
-:class:`~cvxrelu.oracle.DualOracle` (exact for rank(M) ≤ 3, i.e. h ≤ 3).
+:class:`~cvxrelu.geometry.oracle.DualOracle` (exact for rank(M) ≤ 3, i.e. h ≤ 3).
 
 Exact compression. Rows of M that are zero contribute nothing and equal rows share the value
 (m u)_+, so Z̃ᵀ(M u)_+ = (S Z)ᵀ(M_u u)_+ with M_u the q distinct nonzero rows of M and
@@ -46,12 +46,12 @@ import time
 import numpy as np
 import scipy.sparse as sp
 
-from .._torch import is_torch_module
+from ..integrations._torch import is_torch_module
 from .._validate import as_beta, as_targets, check_choice
-from ..conv_network import ConvReLUNetwork
+from ..networks.conv_network import ConvReLUNetwork
 from ..errors import InvalidInputError, UnsupportedError
-from ..oracle import DualOracle, OracleBound
-from ..patches import as_images, as_pair, patches
+from ..geometry.oracle import DualOracle, OracleBound
+from ..geometry.patches import as_images, as_pair, patches
 from .cutting_plane import _positive, _Progress
 from .group_lasso import _single_thread, solve_group_lasso
 from .result import IterationRecord, SolveResult, final_status, scaled_dual_bound
@@ -125,7 +125,7 @@ def _local_search(rows: np.ndarray, Zc: np.ndarray, U: np.ndarray, n_jumps: int 
       the cells (where the pattern jumps, which ignore the cell, stop).
 
     A LOCAL search: it only proposes cuts; the bounds and the stopping rule come from
-    :class:`~cvxrelu.oracle.DualOracle`. Returns (values (s,), unit directions (h, s)).
+    :class:`~cvxrelu.geometry.oracle.DualOracle`. Returns (values (s,), unit directions (h, s)).
     """
     q, h = rows.shape
     c = Zc.shape[1]
@@ -374,7 +374,7 @@ def conv_cutting_plane(images, Y, beta, *, kernel_size, stride=1, padding=0,
     seed : None or int
         Randomness of the heuristic oracle (h ≥ 4).
     oracle : {"auto", "exact", "heuristic"}
-        :class:`~cvxrelu.oracle.DualOracle` method on the stacked patch matrix.
+        :class:`~cvxrelu.geometry.oracle.DualOracle` method on the stacked patch matrix.
     local_search : bool
         Partial pricing: each round first runs a cheap local ascent of
         ‖Σ_k Zᵀ(X_k u)_+‖ (pattern jumps, then projected gradient steps) from the current
@@ -397,7 +397,7 @@ def conv_cutting_plane(images, Y, beta, *, kernel_size, stride=1, padding=0,
         but the certified gap is larger (h ≥ 4); else "max_iters", "time_limit" or
         "stalled". ``info`` holds ``beta_max`` (the oracle value ω(Y) when the oracle
         was called at Z = Y, else NaN; see :func:`conv_beta_max`), ``oracle_exact``,
-        ``omega_bound`` (the final :class:`~cvxrelu.oracle.OracleBound`),
+        ``omega_bound`` (the final :class:`~cvxrelu.geometry.oracle.OracleBound`),
         ``heuristic_lower`` / ``heuristic_rel_gap`` (h ≥ 4: from the heuristic oracle's
         value at the last master; NOT bounds; None when it exceeded the upper bound),
         ``oracle_calls``, ``local_rounds``, ``n_patches``, ``patch_size``,

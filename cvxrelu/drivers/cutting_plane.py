@@ -1,7 +1,7 @@
 """Cutting-plane solvers of the semi-infinite dual (11)/(73) (App. A.5).
 
 Dual (73): ``max_Z −½‖Z − Y‖² + ½‖Y‖²  s.t.  ‖Zᵀ(X u)_+‖₂ ≤ β  for all ‖u‖₂ ≤ 1``.
-The oracle (:class:`~cvxrelu.oracle.DualOracle`, cone-constrained PCA per cell) returns the
+The oracle (:class:`~cvxrelu.geometry.oracle.DualOracle`, cone-constrained PCA per cell) returns the
 most violated u; each is a cut ‖Zᵀ(X u)_+‖ ≤ β. The dual restricted to cuts u_1..u_K is the
 Lagrange dual of the group lasso over the fixed neurons (X u_k)_+
 (:mod:`cvxrelu.drivers.group_lasso`), so every iteration has
@@ -40,8 +40,8 @@ import numpy as np
 from .._validate import as_beta, as_data, as_positive, as_targets, check_choice
 from ..errors import InvalidInputError, UnsupportedError
 from ..losses import SquaredLoss, get_loss
-from ..network import ReLUNetwork
-from ..oracle import DualOracle, _row_chunks
+from ..networks.network import ReLUNetwork
+from ..geometry.oracle import DualOracle, _row_chunks
 from .group_lasso import _single_thread, solve_group_lasso
 from .loss_driver import loss_cutting_plane
 from .result import (IterationRecord, SolveResult, Status, as_network, conclude, dual_value,
@@ -668,9 +668,9 @@ def cutting_plane(X, Y, beta, method: str = "kelley", tol: float = 1e-6,
     n_cuts : int, optional
         Cuts added per round (distinct cells, best first). Default 8 for Kelley, 4 for ACCPM.
     oracle : {"auto", "exact", "heuristic"}
-        Oracle of the iterations (:class:`~cvxrelu.oracle.DualOracle`); "auto" is exact for
+        Oracle of the iterations (:class:`~cvxrelu.geometry.oracle.DualOracle`); "auto" is exact for
         rank(X) ≤ 3. The final certificate always uses the certified bound ω̄ of
-        :meth:`~cvxrelu.oracle.DualOracle.bound`. With a heuristic iterations' oracle
+        :meth:`~cvxrelu.geometry.oracle.DualOracle.bound`. With a heuristic iterations' oracle
         (rank ≥ 4), when the iterations find no violated direction, Kelley asks
         ``oracle.bound`` (half of the time left): if the certified search's best direction
         is violated, it becomes a cut and the iterations resume (at most 10 times,

@@ -5,7 +5,7 @@ budget t the inner problem φ(t) = min ½‖Σ_i D_i X V_i − Y‖² s.t. Σ_i 
 by Frank-Wolfe. The linear minimization oracle at the residual R solves, per sign pattern,
 the semi-NMF / cone-constrained PCA s_i = max_{‖u‖≤1, A_i u≥0} ‖Rᵀ D_i X u‖ and returns the
 atom t·u gᵀ of the best pattern; max_i s_i is exactly the dual oracle ω(R) of (11)
-(:class:`~cvxrelu.oracle.DualOracle`), which is what is used.
+(:class:`~cvxrelu.geometry.oracle.DualOracle`), which is what is used.
 
 In neuron form the iterate is a network Σ_j (X u_j)_+ v_jᵀ with unit u_j and Σ_j ‖v_j‖ ≤ t,
 so every iterate is a real network (an UPPER bound on p*, its objective (5) after balancing),
@@ -39,8 +39,8 @@ import numpy as np
 from .._validate import check_choice
 from ..errors import UnsupportedError
 from ..losses import SquaredLoss, get_loss
-from ..network import ReLUNetwork
-from ..oracle import DualOracle
+from ..networks.network import ReLUNetwork
+from ..geometry.oracle import DualOracle
 from .cutting_plane import (_Bounds, _Budget, _check_problem, _Columns, _kelley,
                             _oracle_limits, _positive, _Progress, _warm_network, finish,
                             network_residual, warm_directions)
@@ -294,7 +294,7 @@ def frank_wolfe(X, Y, beta, t=None, variant: str = "fully_corrective", max_iters
         Bisection steps over t (variant "paper", t None).
     oracle : {"auto", "exact", "heuristic"}
         The LMO of the iterations; "auto" is exact for rank(X) ≤ 3. The final certificate
-        always uses the certified bound ω̄ of :meth:`~cvxrelu.oracle.DualOracle.bound`.
+        always uses the certified bound ω̄ of :meth:`~cvxrelu.geometry.oracle.DualOracle.bound`.
     time_limit : float, optional
         Seconds for the whole run; what is left goes to the final certificate.
     progress : bool

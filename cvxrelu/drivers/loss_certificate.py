@@ -21,7 +21,7 @@ import numpy as np
 
 from .._validate import as_beta, as_data, as_targets, check_choice
 from ..errors import CertificateError, InvalidInputError, UnsupportedError
-from ..oracle import DualOracle
+from ..geometry.oracle import DualOracle
 from .result import IterationRecord, SolveResult, final_status
 
 __all__ = ["certify_loss", "loss_dual_bound", "check_bounds"]

@@ -10,7 +10,7 @@ neurons (X u_k)_+ (:mod:`.loss_master`). Kelley's method / column generation alt
 
 1. the master: V = argmin ℓ(A V, Y) + β Σ_k ‖v_k‖ (FISTA + Newton, no CVXPY); its value is
    the objective (5) with loss ℓ of a real network: an UPPER bound on p*;
-2. the oracle (:class:`~cvxrelu.oracle.DualOracle`, the same cone-constrained PCA as for the
+2. the oracle (:class:`~cvxrelu.geometry.oracle.DualOracle`, the same cone-constrained PCA as for the
    squared loss) at the dual point Z = ∇ℓ(A V) (the constraint is symmetric in Z, so this is
    the oracle at −∇ℓ): its most violated directions become new columns;
 3. the LOWER bound −ℓ*(sZ) ≤ p* with s ≤ min(1, β/ω̄) (:func:`.loss_certificate.loss_dual_bound`)
@@ -33,8 +33,8 @@ import numpy as np
 
 from .._validate import as_beta, as_data, as_positive, as_targets, check_choice
 from ..errors import InvalidInputError, UnsupportedError
-from ..network import ReLUNetwork
-from ..oracle import DualOracle
+from ..networks.network import ReLUNetwork
+from ..geometry.oracle import DualOracle
 from .group_lasso import _single_thread
 from .loss_certificate import check_bounds, loss_dual_bound
 from .loss_master import solve_loss_master
@@ -201,7 +201,7 @@ def loss_cutting_plane(X, Y, beta, *, loss, tol: float = 1e-6, max_iters: int = 
     Returns
     -------
     SolveResult
-        ``network`` (a :class:`~cvxrelu.network.ReLUNetwork`) with
+        ``network`` (a :class:`~cvxrelu.networks.network.ReLUNetwork`) with
         ``network.objective(X, Yp, beta, loss) == upper`` where ``Yp =
         loss.prepare_targets(Y)``; ``lower`` ≤ p* (certified, see ``oracle``); ``history``
         has the best bounds of every round (lower ≤ upper throughout); ``status``

@@ -3,7 +3,7 @@
 A :class:`SolveResult` (alias :data:`Certificate`) carries a real network, its primal
 objective (5) as ``upper`` — an upper bound on p* — and ``lower``, a **certified** lower bound
 on p*: the dual (11) value of Z·s with s ≤ β/ω̄, where ω̄ ≥ ω(Z) = max_{‖u‖≤1} ‖Zᵀ(Xu)_+‖ is a
-certified upper bound from :meth:`cvxrelu.oracle.DualOracle.bound` (SPEC, "Semi-infinite dual
+certified upper bound from :meth:`cvxrelu.geometry.oracle.DualOracle.bound` (SPEC, "Semi-infinite dual
 (11)": any Z scaled into feasibility gives a lower bound).
 
 Conventions (issue 13):
@@ -26,9 +26,9 @@ from enum import Enum
 
 import numpy as np
 
-from .._torch import is_torch_module
+from ..integrations._torch import is_torch_module
 from ..errors import CertificateError, InvalidInputError
-from ..network import ReLUNetwork
+from ..networks.network import ReLUNetwork
 
 __all__ = ["Status", "IterationRecord", "SolveResult", "Certificate", "dual_value",
            "scaled_dual_bound", "as_network", "final_status", "conclude"]
@@ -131,7 +131,7 @@ class SolveResult:
         Wall-clock seconds.
     info : dict
         Driver-specific extras: ``heuristic_lower``, ``oracle_bound`` (the
-        :class:`~cvxrelu.oracle.OracleBound` of the final certificate), ``t``, ``fw_gap``, …
+        :class:`~cvxrelu.geometry.oracle.OracleBound` of the final certificate), ``t``, ``fw_gap``, …
     certified : bool, optional
         Whether ``lower`` is a certified bound; defaults to ``exact_oracle``.
     message : str
@@ -254,7 +254,7 @@ def scaled_dual_bound(Z: np.ndarray, Y: np.ndarray, beta: float, omega: float):
 
     Every such sZ satisfies ‖(sZ)ᵀ(Xu)_+‖ ≤ β for all ‖u‖ ≤ 1, so it is feasible for (11)
     and its value s⟨Z, Y⟩ − ½s²‖Z‖² is a lower bound on p* — *if* ω is an upper bound on
-    ω(Z) (the exact value, or ω̄ of :meth:`~cvxrelu.oracle.DualOracle.bound`). The best s is
+    ω(Z) (the exact value, or ω̄ of :meth:`~cvxrelu.geometry.oracle.DualOracle.bound`). The best s is
     ⟨Z, Y⟩/‖Z‖² clipped to [0, β/ω]. Returns (bound, s).
     """
     zz = float(np.sum(Z * Z))
@@ -310,7 +310,7 @@ def conclude(oracle, Z, Y, beta, *, upper, certified_lower=-np.inf, heuristic_lo
     Returns
     -------
     (lower, status, message, oracle_bound)
-        ``lower`` is certified; ``oracle_bound`` is the :class:`~cvxrelu.oracle.OracleBound`
+        ``lower`` is certified; ``oracle_bound`` is the :class:`~cvxrelu.geometry.oracle.OracleBound`
         (None when skipped).
     """
     ob = None

@@ -21,11 +21,11 @@ Exactness and certification.
   uᵀMu = α + ρ cos(2θ − ψ), maximized at θ = ψ/2 (mod π) when that lies in the arc and at
   an end point otherwise. Cost O(n c) per call after an O(n log n) set-up.
 * r ≥ 3, :meth:`DualOracle.bound`: a certified bracket ω_lo ≤ ω(Z) ≤ ω̄ by the branch and
-  bound of :mod:`cvxrelu.oracle_bnb` (exact when it completes, valid under a time or node
+  bound of :mod:`cvxrelu.geometry.oracle_bnb` (exact when it completes, valid under a time or node
   budget). For r = 3 the per-call oracle uses the same search (exact; the old O(n³ c) cell
   enumeration is kept as ``_rank3_candidates``, a reference).
 * r ≥ 4, ``__call__``: a clearly labelled **heuristic** for the iterations — multi-start
-  projected gradient ascent (:mod:`cvxrelu.oracle_ascent`) from the warm directions, the
+  projected gradient ascent (:mod:`cvxrelu.geometry.oracle_ascent`) from the warm directions, the
   data points, principal directions of Xᵀ Z and random directions, then a pattern jump
   and a local face enumeration (``oracle_bnb.polish``, faces that cannot beat 0.9 × the
   ascent's value skipped). On large high-rank data (rank > 12, n (r + c) ≥ 5·10⁴, e.g.
@@ -42,8 +42,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validate import as_data, as_seed_rng, check_choice
-from .errors import InvalidInputError, SolverError, UnsupportedError
+from .._validate import as_data, as_seed_rng, check_choice
+from ..errors import InvalidInputError, SolverError, UnsupportedError
 from .oracle_ascent import ascent_starts, projected_ascent
 
 __all__ = ["cone_pca", "DualOracle", "OracleResult", "OracleBound", "dual_oracle"]
@@ -443,7 +443,7 @@ class DualOracle:
         The certificate of the dual (11) needs only ω̄: Z·min(1, β/ω̄) is dual feasible.
 
         * rank ≤ 2: the closed form per arc (exact, O(n c) per call);
-        * rank ≥ 3: the branch and bound of :mod:`cvxrelu.oracle_bnb` (cones over boxes of
+        * rank ≥ 3: the branch and bound of :mod:`cvxrelu.geometry.oracle_bnb` (cones over boxes of
           the sphere, a relaxation bound per node, local face enumeration at the leaves). It
           is exact (ω̄ − ω_lo ≤ tol·ω̄) when it completes; stopped by ``time_limit`` or
           ``node_budget`` it returns the largest bound of its open nodes, still valid. The
@@ -577,7 +577,7 @@ class DualOracle:
     def _rank3_candidates(self, Z, k):
         """Reference rank-3 oracle by enumeration of all cells and planes (O(n³ c) per call,
         Python loops). Not used by the oracle any more (the branch and bound of
-        :mod:`cvxrelu.oracle_bnb` is exact and much faster); kept as an independent check."""
+        :mod:`cvxrelu.geometry.oracle_bnb` is exact and much faster); kept as an independent check."""
         if not hasattr(self, "_planes"):
             self._setup_rank3()
         cands = []
@@ -610,7 +610,7 @@ class DualOracle:
 
     # -------------------------------------------------------------- heuristic
     def _heuristic_candidates(self, Z, k, warm=None, n_iter: int = 30):
-        """Multi-start projected gradient ascent (:mod:`cvxrelu.oracle_ascent`; HEURISTIC,
+        """Multi-start projected gradient ascent (:mod:`cvxrelu.geometry.oracle_ascent`; HEURISTIC,
         may miss the global maximum: its value is a lower bound on ω(Z))."""
         from .oracle_bnb import polish
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import InvalidInputError
+from ..errors import InvalidInputError
 
 __all__ = ["path", "certificate"]
 
@@ -21,7 +21,7 @@ def _pyplot():
         import matplotlib.pyplot as plt
     except ImportError:
         raise ImportError(
-            "cvxrelu.plot needs matplotlib; install it with `pip install cvxrelu[plot]` "
+            "cvxrelu.integrations.plot needs matplotlib; install it with `pip install cvxrelu[plot]` "
             "(or `pip install matplotlib`)."
         ) from None
     return plt
@@ -42,7 +42,7 @@ def path(result, ax=None, gap: bool = False):
     Parameters
     ----------
     result : PathResult
-        From :func:`cvxrelu.path.regularization_path` (anything with ``betas``, ``values``
+        From :func:`cvxrelu.integrations.path.regularization_path` (anything with ``betas``, ``values``
         and optionally ``upper`` arrays).
     ax : matplotlib Axes, optional
     gap : bool

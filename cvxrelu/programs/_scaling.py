@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .losses import SquaredLoss, get_loss
-from .network import ReLUNetwork
+from ..losses import SquaredLoss, get_loss
+from ..networks.network import ReLUNetwork
 
 __all__ = ["DataScale", "data_scale"]
 

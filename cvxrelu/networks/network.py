@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import as_beta, as_data, as_real_matrix, as_targets
-from .errors import InvalidInputError
-from .losses import get_loss
+from .._validate import as_beta, as_data, as_real_matrix, as_targets
+from ..errors import InvalidInputError
+from ..losses import get_loss
 
 __all__ = ["ReLUNetwork"]
 
@@ -153,7 +153,7 @@ class ReLUNetwork:
     def to_torch(self, device="cpu", dtype=None):
         """A ``torch.nn.Sequential(Linear(d, m, bias=False), ReLU(), Linear(m, c, bias=False))``
         computing the same function (requires the ``torch`` extra)."""
-        from ._torch import require_torch
+        from ..integrations._torch import require_torch
 
         torch = require_torch()
         dtype = dtype or torch.float64
@@ -171,7 +171,7 @@ class ReLUNetwork:
     @classmethod
     def from_torch(cls, module) -> "ReLUNetwork":
         """Read a ``Sequential(Linear(bias=False), ReLU(), Linear(bias=False))`` into numpy."""
-        from ._torch import sequential_weights
+        from ..integrations._torch import sequential_weights
 
         W1, W2 = sequential_weights(module)
         return cls(W1, W2)

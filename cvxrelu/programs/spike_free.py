@@ -21,7 +21,7 @@ import warnings
 import numpy as np
 
 from .._validate import as_data, check_choice
-from ..arrangements import Arrangement, reduce_rank
+from ..geometry.arrangements import Arrangement, reduce_rank
 from ..errors import InvalidInputError
 from .bidual import BiDual
 from .copositive import Copositive

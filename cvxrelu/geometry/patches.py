@@ -25,8 +25,8 @@ import numbers
 
 import numpy as np
 
-from ._validate import _as_float_array, _check_finite
-from .errors import InvalidInputError
+from .._validate import _as_float_array, _check_finite
+from ..errors import InvalidInputError
 
 __all__ = ["patches", "patch_matrix", "patch_grid_shape", "as_images", "as_pair"]
 

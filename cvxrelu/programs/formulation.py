@@ -5,23 +5,23 @@ DPP ``cvxpy.Problem`` on the reported scale of (5): it contains the user-facing 
 ``beta`` (so ``f.beta.value = ...; f.problem.solve(solver=...)`` solves for the new β, and
 ``cvxpylayers.CvxpyLayer(f.problem, parameters=[f.beta], ...)`` differentiates through it),
 and its value is the training objective, not an internally rescaled one. The internal
-rescaling of :mod:`cvxrelu._scaling` lives in constants of that problem.
+rescaling of :mod:`cvxrelu.programs._scaling` lives in constants of that problem.
 
 ``solve()`` solves a second, numerically normalized problem over the *same* variables and
 constraints (its objective is the reported one divided by a constant chosen per solve, so
 the solver sees a value of order one even at tiny β or on data in units of 1e6), and then
 **verifies** the value with a certificate (see :meth:`Formulation.solve`): the recovered
 network's objective (5) is an upper bound on p*, and the dual (11) at that network's residual,
-scaled by the certified oracle bound ω̄ of :meth:`cvxrelu.oracle.DualOracle.bound`, a lower
+scaled by the certified oracle bound ω̄ of :meth:`cvxrelu.geometry.oracle.DualOracle.bound`, a lower
 bound. A value outside what its ``bound`` allows is re-solved with tighter settings, and then
 refused with a :class:`~cvxrelu.errors.SolverError`; it is never returned.
 
 ``bound`` says whether the optimal value is the exact global optimum p* of training, a lower
 bound (a relaxation), an upper bound (a restriction, always attained by a real network), or
 neither ("unknown": a relaxation over an incomplete set of patterns). Subclasses, one per
-program: :class:`cvxrelu.builders.bidual.BiDual` (12), :class:`cvxrelu.builders.copositive.
-Copositive` (17), :class:`cvxrelu.builders.conv.ConvBiDual` (50) and
-:class:`cvxrelu.builders.spike_free.SpikeFree` (15)/(20).
+program: :class:`cvxrelu.programs.bidual.BiDual` (12), :class:`cvxrelu.programs.copositive.
+Copositive` (17), :class:`cvxrelu.programs.conv.ConvBiDual` (50) and
+:class:`cvxrelu.programs.spike_free.SpikeFree` (15)/(20).
 """
 
 from __future__ import annotations
@@ -33,9 +33,9 @@ import time
 import cvxpy as cp
 import numpy as np
 
-from ._validate import as_beta
-from .errors import InvalidInputError, SolverError
-from .losses import SquaredLoss, get_loss
+from .._validate import as_beta
+from ..errors import InvalidInputError, SolverError
+from ..losses import SquaredLoss, get_loss
 from .solvers import run_solver, tighter_settings
 
 __all__ = ["Formulation", "ValueCertificate", "combine_bounds", "verify_rtol"]
@@ -226,7 +226,7 @@ class Formulation:
         - "upper": value ≥ certified lower bound;
 
         each within :func:`verify_rtol` of the value. A violation is re-solved once with
-        tighter settings (:func:`cvxrelu.solvers.tighter_settings`, logged at WARNING and
+        tighter settings (:func:`cvxrelu.programs.solvers.tighter_settings`, logged at WARNING and
         recorded in ``f.attempts``), then raises :class:`~cvxrelu.errors.SolverError`
         naming what was checked — a wrong value is never returned.
 
@@ -277,8 +277,8 @@ class Formulation:
     # ------------------------------------------------------------- certify
     def _lower_bound(self, net, beta: float):
         """(certified dual lower bound, certified?) at the residual of ``net``."""
-        from .drivers.result import scaled_dual_bound
-        from .oracle import DualOracle
+        from ..drivers.result import scaled_dual_bound
+        from ..geometry.oracle import DualOracle
 
         if isinstance(self.loss, SquaredLoss):        # the dual (11): the certified oracle
             Xd, expand = self._dual_data()
@@ -290,7 +290,7 @@ class Formulation:
             return scaled_dual_bound(Z, self.Y, beta, omega)[0], True
         if self._dual_data()[0] is not self.X:
             return -np.inf, False              # CNN with another loss: no oracle wired yet
-        from .drivers.loss_certificate import certify_loss
+        from ..drivers.loss_certificate import certify_loss
 
         if not self.loss.supports_conjugate:
             return -np.inf, False              # a user loss without ℓ*: no dual bound

@@ -50,7 +50,7 @@ Cost: the number of nodes depends on the data (it grows with the volume of the r
 f is close to its maximum, measured in cells); the measured counts are in
 ``benchmarks/oracle.py``. A node costs O(n (r + c) + r³) flops, a closed node about 3^k
 small eigenproblems and sign checks, all vectorized over batches. ω_lo comes from a
-multi-start projected ascent (:mod:`cvxrelu.oracle_ascent`) and from the nodes themselves.
+multi-start projected ascent (:mod:`cvxrelu.geometry.oracle_ascent`) and from the nodes themselves.
 """
 
 from __future__ import annotations

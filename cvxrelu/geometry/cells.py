@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .arrangements import ON_PLANE_TOL
-from .errors import InvalidInputError, PatternLimitError
+from ..errors import InvalidInputError, PatternLimitError
 
 __all__ = ["Cells", "cell_rays", "candidate_rays", "triangulate", "constraint_matrices"]
 

@@ -8,7 +8,7 @@ import warnings
 
 import cvxpy as cp
 
-from .errors import InvalidInputError, SolverError, SolverNotInstalledError
+from ..errors import InvalidInputError, SolverError, SolverNotInstalledError
 
 import logging
 

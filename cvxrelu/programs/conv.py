@@ -21,15 +21,15 @@ import numpy as np
 
 from .._validate import (as_beta, check_choice, check_program_size,
                          lifted_block_counts, warn_sampled)
-from ..arrangements import sign_patterns
-from ..cells import cell_rays
-from ..conv_network import ConvReLUNetwork
-from ..formulation import PenalizedFit, combine_bounds
-from ..patches import as_images, patch_matrix, patches
-from .._scaling import data_scale
+from ..geometry.arrangements import sign_patterns
+from ..geometry.cells import cell_rays
+from ..networks.conv_network import ConvReLUNetwork
+from .formulation import PenalizedFit, combine_bounds
+from ..geometry.patches import as_images, patch_matrix, patches
+from ._scaling import data_scale
 from ..errors import SolverError
-from ..recovery import best_network, network_from_factors, refit_second_layer
-from ..sets import FORMS, gauge_blocks
+from .recovery import best_network, network_from_factors, refit_second_layer
+from .sets import FORMS, gauge_blocks
 from .bidual import choose_form, loss_term, prepare_targets, resolve_patterns
 
 __all__ = ["ConvBiDual", "conv_bidual"]

@@ -4,7 +4,7 @@ Sahiner et al. (ICLR 2021) write a two-layer CNN with global pooling as (50)
 
     f(X) = Σ_j Σ_k (X_k u_j)_+ v_jᵀ,
 
-where X_k ∈ R^{n×h} is the k-th patch of every image (see :mod:`cvxrelu.patches`), u_j ∈ R^h
+where X_k ∈ R^{n×h} is the k-th patch of every image (see :mod:`cvxrelu.geometry.patches`), u_j ∈ R^h
 is the j-th filter flattened channel-major and v_j ∈ R^c its output weights: a convolution,
 a ReLU, a **sum** over the K spatial positions, then a linear layer. Its training problem (6)
 is, on the library-wide scale (sums, never means),
@@ -35,13 +35,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import as_beta, as_targets, check_choice
-from .errors import InvalidInputError, UnsupportedError
-from .losses import get_loss
-from .patches import as_images, as_pair, patch_grid_shape, patches
+from .._validate import as_beta, as_targets, check_choice
+from ..errors import InvalidInputError, UnsupportedError
+from ..losses import get_loss
+from ..geometry.patches import as_images, as_pair, patch_grid_shape, patches
 
 # ``GlobalSumPool2d`` (a torch module) is created on first access and is left out of
-# ``__all__`` so that ``from cvxrelu.conv_network import *`` works without torch.
+# ``__all__`` so that ``from cvxrelu.networks.conv_network import *`` works without torch.
 __all__ = ["ConvReLUNetwork"]
 
 _POOLINGS = ("sum", "mean")
@@ -111,7 +111,7 @@ class ConvReLUNetwork:
 
     @property
     def n_neurons(self) -> int:
-        """Alias of :attr:`n_filters`, as in :class:`~cvxrelu.network.ReLUNetwork`."""
+        """Alias of :attr:`n_filters`, as in :class:`~cvxrelu.networks.network.ReLUNetwork`."""
         return self.n_filters
 
     @property
@@ -272,7 +272,7 @@ class ConvReLUNetwork:
         ``pool`` is ``AdaptiveAvgPool2d(1)`` for mean pooling and :class:`GlobalSumPool2d`
         for sum pooling (requires the ``torch`` extra).
         """
-        from ._torch import require_torch
+        from ..integrations._torch import require_torch
 
         torch = require_torch()
         dtype = dtype or torch.float64
@@ -299,7 +299,7 @@ class ConvReLUNetwork:
         ``pool`` must be ``AdaptiveAvgPool2d(1)`` (mean) or :class:`GlobalSumPool2d` (sum);
         the convolution must have dilation 1, groups 1, zero padding given as ints.
         """
-        from ._torch import require_torch
+        from ..integrations._torch import require_torch
 
         torch = require_torch()
         nn = torch.nn
@@ -363,7 +363,7 @@ def _global_sum_pool_class():
     """Create (once) the torch module class summing over all spatial positions."""
     global _GLOBAL_SUM_POOL
     if _GLOBAL_SUM_POOL is None:
-        from ._torch import require_torch
+        from ..integrations._torch import require_torch
 
         torch = require_torch()
 
@@ -385,7 +385,7 @@ def _global_sum_pool_class():
 
 def __getattr__(name):
     # PEP 562: create the torch-dependent class on first access, so this module imports
-    # without torch and pickled models still resolve ``cvxrelu.conv_network.GlobalSumPool2d``.
+    # without torch and pickled models still resolve ``cvxrelu.networks.conv_network.GlobalSumPool2d``.
     if name == "GlobalSumPool2d":
         return _global_sum_pool_class()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -36,9 +36,9 @@ import numbers
 
 import numpy as np
 
-from ._validate import as_beta, as_data, as_targets, check_choice
-from .errors import InvalidInputError
-from .network import ReLUNetwork
+from .._validate import as_beta, as_data, as_targets, check_choice
+from ..errors import InvalidInputError
+from ..networks.network import ReLUNetwork
 
 __all__ = ["closed_form", "ClosedFormSolution", "whiten", "Whitening", "is_whitened"]
 

@@ -33,14 +33,14 @@ import numpy as np
 
 from .._validate import (BYTES_PER_BLOCK_PAIR, as_beta, as_data, as_targets, check_choice,
                          check_memory, lifted_block_counts)
-from ..cells import cell_rays, triangulate
+from ..geometry.cells import cell_rays, triangulate
 from ..errors import SolverError, UnsupportedError
-from ..formulation import Formulation, combine_bounds
+from .formulation import Formulation, combine_bounds
 from ..losses import SquaredLoss, get_loss
-from .._scaling import data_scale
-from ..network import ReLUNetwork
-from ..recovery import best_network, refit_second_layer
-from ..sets import EXACT_MAX_RAYS, _sym_param, nonnegative_factor, paper_cone_operator
+from ._scaling import data_scale
+from ..networks.network import ReLUNetwork
+from .recovery import best_network, refit_second_layer
+from .sets import EXACT_MAX_RAYS, _sym_param, nonnegative_factor, paper_cone_operator
 from .bidual import resolve_patterns
 
 __all__ = ["Copositive", "copositive", "COPOSITIVE_FORMS", "completely_positive_sum"]

@@ -29,11 +29,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._validate import as_beta, as_data, check_choice
-from .arrangements import Arrangement
-from .builders.bidual import bidual, prepare_targets, resolve_patterns
-from .errors import InvalidInputError, SolverError, UnsupportedError
-from .losses import SquaredLoss, get_loss
+from .._validate import as_beta, as_data, check_choice
+from ..geometry.arrangements import Arrangement
+from ..programs.bidual import bidual, prepare_targets, resolve_patterns
+from ..errors import InvalidInputError, SolverError, UnsupportedError
+from ..losses import SquaredLoss, get_loss
 
 __all__ = ["PathResult", "regularization_path", "beta_max"]
 
@@ -158,7 +158,7 @@ def _compiled(problem, before) -> bool:
 def _build(method, X, Y, beta, arrangement, form, loss):
     if method == "bidual":
         return bidual(X, Y, beta, patterns=arrangement, form=form, loss=loss)
-    from .builders.copositive import copositive
+    from ..programs.copositive import copositive
 
     return copositive(X, Y, beta, patterns=arrangement, form=form, loss=loss)
 
@@ -233,7 +233,7 @@ def beta_max(X, Y, loss="squared", seed=None, time_limit: float = _BETA_MAX_TIME
     seed : None or int
         Randomness of the heuristic oracle (rank ≥ 4).
     time_limit : float
-        Seconds :meth:`~cvxrelu.oracle.DualOracle.bound` may spend on the certified end (at
+        Seconds :meth:`~cvxrelu.geometry.oracle.DualOracle.bound` may spend on the certified end (at
         most 16 branch-and-bound nodes as well).
 
     Returns
@@ -247,7 +247,7 @@ def beta_max(X, Y, loss="squared", seed=None, time_limit: float = _BETA_MAX_TIME
         the loose spectral bound ‖Z₀‖₂‖X‖₂). (0, 0) when Z₀ = 0 (the zero network is
         optimal for every β).
     """
-    from .oracle import DualOracle
+    from ..geometry.oracle import DualOracle
 
     X = as_data(X)
     Y = np.asarray(Y, dtype=float)
@@ -281,11 +281,11 @@ def _fit_driver(X, Y, beta, loss="squared", warm_start=None, *, tol=1e-4, max_it
     """
     loss = get_loss(loss)
     if isinstance(loss, SquaredLoss):
-        from .drivers.cutting_plane import cutting_plane as driver
+        from ..drivers.cutting_plane import cutting_plane as driver
         kw = {}
     else:
         try:
-            from .drivers.loss_driver import loss_cutting_plane as driver
+            from ..drivers.loss_driver import loss_cutting_plane as driver
         except ImportError:
             raise UnsupportedError(
                 f"loss={loss.name!r} needs the general-loss driver "
@@ -484,7 +484,7 @@ def regularization_path(X, Y, betas=None, method: str = "cutting_plane", form: s
     Examples
     --------
     >>> import numpy as np, cvxrelu as cr
-    >>> from cvxrelu.path import regularization_path
+    >>> from cvxrelu.integrations.path import regularization_path
     >>> X, Y = cr.datasets.figure1()
     >>> res = regularization_path(X, Y, alphas=[1.0, 0.1, 0.01])   # driver, from β_max down
     >>> bool(res.n_neurons[0] == 0 and res.n_neurons[-1] > 0)

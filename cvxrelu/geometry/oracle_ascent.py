@@ -10,7 +10,7 @@ failure), so every accepted step strictly increases ‖Zᵀ(Xu)_+‖. A final *p
 replaces each end point by the top eigenvector of its cell's M_i when that is better.
 
 This finds local maxima only: its value is a lower bound ω_lo ≤ ω(Z), never certified.
-:mod:`cvxrelu.oracle_bnb` certifies the upper end.
+:mod:`cvxrelu.geometry.oracle_bnb` certifies the upper end.
 """
 
 from __future__ import annotations

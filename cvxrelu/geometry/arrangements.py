@@ -24,8 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validate import as_data, as_seed_rng, check_choice
-from .errors import InvalidInputError, PatternLimitError
+from .._validate import as_data, as_seed_rng, check_choice
+from ..errors import InvalidInputError, PatternLimitError
 
 __all__ = ["Arrangement", "sign_patterns", "reduce_rank", "max_patterns_bound"]
 

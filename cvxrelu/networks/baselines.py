@@ -28,9 +28,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._validate import as_beta, as_data, as_seed_rng, as_targets, check_choice
-from .errors import InvalidInputError
-from .losses import CrossEntropyLoss, LogisticLoss, SquaredLoss, get_loss
+from .._validate import as_beta, as_data, as_seed_rng, as_targets, check_choice
+from ..errors import InvalidInputError
+from ..losses import CrossEntropyLoss, LogisticLoss, SquaredLoss, get_loss
 from .network import ReLUNetwork
 
 __all__ = ["train_sgd", "TrainResult", "default_lr", "linear_network", "LinearSolution"]
@@ -231,7 +231,7 @@ def train_sgd(X, Y, beta, m: int = 100, epochs: int = 1000, lr=None, momentum: f
     Initialization is PyTorch's default for ``nn.Linear`` (Kaiming-uniform with a = √5):
     W1 ~ U(±1/√d), W2 ~ U(±1/√m), drawn with numpy from ``seed``.
     """
-    from ._torch import require_torch
+    from ..integrations._torch import require_torch
 
     X = as_data(X)
     n, d = X.shape

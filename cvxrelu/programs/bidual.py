@@ -2,7 +2,7 @@
 
     p* = min_{V_1..V_P} ℓ(Σ_i D_i X V_i, Y) + β Σ_i γ_i(V_i)
 
-with γ_i the cone-constrained nuclear norm of the cell C_i (see :mod:`cvxrelu.sets`). For
+with γ_i the cone-constrained nuclear norm of the cell C_i (see :mod:`cvxrelu.programs.sets`). For
 c = 1 and form "inner" this is Pilanci & Ergen's program (9); for general convex losses it is
 (79). Everything is vectorized: the fit is one dense operator times one stacked variable.
 """
@@ -15,15 +15,15 @@ import numpy as np
 
 from .._validate import (as_beta, as_data, as_targets, check_choice, check_program_size,
                          lifted_block_counts, warn_sampled)
-from ..arrangements import Arrangement, reduce_rank, sign_patterns
-from ..cells import cell_rays
+from ..geometry.arrangements import Arrangement, reduce_rank, sign_patterns
+from ..geometry.cells import cell_rays
 from ..errors import InvalidInputError, SolverError
-from ..formulation import PenalizedFit, combine_bounds
+from .formulation import PenalizedFit, combine_bounds
 from ..losses import get_loss
-from .._scaling import data_scale
-from ..network import ReLUNetwork
-from ..recovery import best_network, network_from_factors, refit_second_layer
-from ..sets import EXACT_MAX_RAYS, FORMS, gauge_blocks
+from ._scaling import data_scale
+from ..networks.network import ReLUNetwork
+from .recovery import best_network, network_from_factors, refit_second_layer
+from .sets import EXACT_MAX_RAYS, FORMS, gauge_blocks
 
 __all__ = ["BiDual", "bidual", "resolve_patterns", "choose_form", "loss_term"]
 
@@ -184,7 +184,7 @@ def bidual(X, Y, beta, patterns=None, form: str = "auto", loss="squared") -> BiD
         Sign patterns D_i; None enumerates them exactly when feasible (sampling otherwise,
         which makes the value an upper bound).
     form : {"auto", "rays", "simplicial", "paper", "inner"}
-        Representation of the cone sets K_i; see :mod:`cvxrelu.sets`.
+        Representation of the cone sets K_i; see :mod:`cvxrelu.programs.sets`.
     loss : str, callable or cvxrelu.losses.Loss
         "squared" (½‖F − Y‖²_F) or any loss of :mod:`cvxrelu.losses` (program (79)), by name
         or as an instance (e.g. ``cr.losses.huber(0.5)``); resolved once by ``get_loss``.

@@ -27,9 +27,9 @@ import cvxpy as cp
 import numpy as np
 import scipy.sparse as sp
 
-from ._validate import as_real_matrix, check_choice
-from .cells import cell_rays, triangulate
-from .errors import InvalidInputError
+from .._validate import as_real_matrix, check_choice
+from ..geometry.cells import cell_rays, triangulate
+from ..errors import InvalidInputError
 
 __all__ = ["FORMS", "GaugeBlocks", "GaugeTerm", "gauge_blocks", "cone_gauge", "form_bound"]
 
@@ -317,7 +317,7 @@ def gauge_blocks(Xr: np.ndarray, masks: np.ndarray, c: int, form: str,
     masks : bool ndarray (n, P).
     c : number of outputs.
     form : one of FORMS.
-    rays : optional precomputed :class:`~cvxrelu.cells.Cells`.
+    rays : optional precomputed :class:`~cvxrelu.geometry.cells.Cells`.
     """
     check_choice(form, FORMS, "form")
     n, r = Xr.shape
@@ -456,7 +456,7 @@ def cone_gauge(V, A=None, rays=None, form: str = "auto") -> GaugeTerm:
         if np.any(np.linalg.norm(R, axis=0) == 0):
             raise InvalidInputError("rays has a zero column; every ray must be a nonzero vector.")
         R = R / np.linalg.norm(R, axis=0)
-        from .cells import Cells
+        from ..geometry.cells import Cells
 
         cells = Cells(rays=[R])
         if A is None:

@@ -33,14 +33,14 @@ try:
     from sklearn.utils.validation import check_is_fitted, validate_data
 except ImportError as exc:  # pragma: no cover - exercised only without scikit-learn
     raise ImportError(
-        "cvxrelu.estimators needs scikit-learn >= 1.6; install it with "
+        "cvxrelu.integrations.estimators needs scikit-learn >= 1.6; install it with "
         "`pip install cvxrelu[sklearn]` (or `pip install scikit-learn`)."
     ) from exc
 
-from ._validate import as_beta, check_choice
-from .errors import InvalidInputError
-from .losses import Loss, SquaredLoss, get_loss
-from .network import ReLUNetwork
+from .._validate import as_beta, check_choice
+from ..errors import InvalidInputError
+from ..losses import Loss, SquaredLoss, get_loss
+from ..networks.network import ReLUNetwork
 from .path import _fit_driver, beta_max
 
 __all__ = ["ConvexReLURegressor", "ConvexReLUClassifier", "ConvexReLURegressorCV",
@@ -260,7 +260,7 @@ class ConvexReLURegressor(RegressorMixin, _ConvexReLUBase):
     Examples
     --------
     >>> import numpy as np
-    >>> from cvxrelu.estimators import ConvexReLURegressor
+    >>> from cvxrelu.integrations.estimators import ConvexReLURegressor
     >>> rng = np.random.default_rng(0)
     >>> X = rng.standard_normal((40, 2))
     >>> y = np.maximum(X[:, 0], 0) - X[:, 1]
@@ -334,7 +334,7 @@ class ConvexReLUClassifier(ClassifierMixin, _ConvexReLUBase):
     >>> from sklearn.datasets import load_iris
     >>> from sklearn.pipeline import make_pipeline
     >>> from sklearn.preprocessing import StandardScaler
-    >>> from cvxrelu.estimators import ConvexReLUClassifier
+    >>> from cvxrelu.integrations.estimators import ConvexReLUClassifier
     >>> X, y = load_iris(return_X_y=True)
     >>> clf = make_pipeline(StandardScaler(), ConvexReLUClassifier(random_state=0))
     >>> clf.fit(X, y).score(X, y) > 0.9
@@ -523,7 +523,7 @@ class ConvexReLURegressorCV(_CVMixin, ConvexReLURegressor):
     Examples
     --------
     >>> import numpy as np
-    >>> from cvxrelu.estimators import ConvexReLURegressorCV
+    >>> from cvxrelu.integrations.estimators import ConvexReLURegressorCV
     >>> rng = np.random.default_rng(0)
     >>> X = rng.standard_normal((60, 2))
     >>> y = np.maximum(X[:, 0], 0) - X[:, 1] + 0.1 * rng.standard_normal(60)
@@ -561,7 +561,7 @@ class ConvexReLUClassifierCV(_CVMixin, ConvexReLUClassifier):
     Examples
     --------
     >>> from sklearn.datasets import load_iris
-    >>> from cvxrelu.estimators import ConvexReLUClassifierCV
+    >>> from cvxrelu.integrations.estimators import ConvexReLUClassifierCV
     >>> X, y = load_iris(return_X_y=True)
     >>> clf = ConvexReLUClassifierCV(alphas=[0.5, 0.01], cv=3, random_state=0).fit(X, y)
     >>> clf.alpha_, clf.cv_scores_.shape

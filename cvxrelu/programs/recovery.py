@@ -14,8 +14,8 @@ from __future__ import annotations
 import cvxpy as cp
 import numpy as np
 
-from .losses import get_loss
-from .network import ReLUNetwork
+from ..losses import get_loss
+from ..networks.network import ReLUNetwork
 from .solvers import run_solver
 
 __all__ = ["network_from_factors", "refit_second_layer", "dedupe_directions", "best_network"]

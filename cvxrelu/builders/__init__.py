@@ -1,1 +1,0 @@
-"""Builders: data → CVXPY problem for each convex reformulation of the paper."""

@@ -1,0 +1,1 @@
+"""Integrations: scikit-learn estimators, regularization paths, torch, plots."""

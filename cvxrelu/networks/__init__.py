@@ -1,0 +1,1 @@
+"""Two-layer ReLU networks (dense and convolutional) and the SGD/Adam baselines."""
