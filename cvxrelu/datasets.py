@@ -27,6 +27,12 @@ def spiral(n_per_class: int = 20, n_classes: int = 3, noise: float = 0.2, seed=0
 
     Class j has radii linspace(0, 1, n_per_class) and angles linspace(4j, 4(j+1)) plus
     Gaussian noise of standard deviation ``noise``.
+
+    Examples
+    --------
+    >>> X, Y = spiral(n_per_class=10, n_classes=3)
+    >>> X.shape, Y.shape, Y.sum(axis=0).tolist()
+    ((30, 2), (30, 3), [10.0, 10.0, 10.0])
     """
     n_per_class = _positive_int(n_per_class, "n_per_class")
     n_classes = _positive_int(n_classes, "n_classes")

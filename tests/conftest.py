@@ -6,6 +6,19 @@ import pytest
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 
+#: docstring examples (``--doctest-modules``, see pyproject.toml) that take well over 1 s on
+#: 2 cores: they run with ``pytest -m slow`` (the default suite stays fast). Names are the
+#: doctest item names, ``module.object``.
+SLOW_DOCTESTS = {
+    "cvxrelu.integrations.estimators.ConvexReLURegressor",
+    "cvxrelu.integrations.estimators.ConvexReLUClassifier",
+    "cvxrelu.integrations.estimators.ConvexReLURegressorCV",
+    "cvxrelu.integrations.estimators.ConvexReLUClassifierCV",
+    "cvxrelu.integrations.path.regularization_path",
+    "cvxrelu.drivers.conv_cutting_plane.conv_cutting_plane",
+}
+
+
 def pytest_configure(config):
     try:
         import torch
@@ -13,6 +26,13 @@ def pytest_configure(config):
         torch.set_num_threads(1)
     except ImportError:
         pass
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if isinstance(item, pytest.DoctestItem) and item.name in SLOW_DOCTESTS:
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="session")

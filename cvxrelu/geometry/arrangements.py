@@ -27,13 +27,50 @@ import numpy as np
 from .._validate import as_data, as_seed_rng, check_choice
 from ..errors import InvalidInputError, PatternLimitError
 
-__all__ = ["Arrangement", "sign_patterns", "reduce_rank", "max_patterns_bound"]
+__all__ = ["Arrangement", "sign_patterns", "reduce_rank", "max_patterns_bound",
+           "numerical_rank", "null_line", "RANK_RTOL", "ON_PLANE_TOL", "FEAS_TOL"]
 
-#: relative tolerance below which a singular value of X counts as zero (App. A.2); smaller
-#: ones only make cells numerically degenerate (the recovered network is still evaluated on X)
+# ---------------------------------------------------------------- tolerances
+# The package's one definition of "numerically rank deficient" and "on a hyperplane"; every
+# module that decides a rank (rank reduction, vertex lines, cone_gauge's pointedness check,
+# whitening) uses these, so that the arrangement, the cells and the programs agree.
+
+#: relative tolerance below which a singular value counts as zero: σ_k ≤ RANK_RTOL·σ_1
+#: (App. A.2); smaller ones only make cells numerically degenerate (the recovered network
+#: is still evaluated on X)
 RANK_RTOL = 1e-8
-#: |x̂ᵀ w| below this (unit x̂, unit w) counts as "w lies on the hyperplane of x"
+#: |x̂ᵀ w| below this (unit x̂, unit w) counts as "w lies on the hyperplane of x" when the
+#: arrangement collects the hyperplanes through a vertex line
 ON_PLANE_TOL = 1e-10
+#: a unit candidate ray w lies in a cell if (2D−I) x̂ᵀ w ≥ −FEAS_TOL for every unit row x̂
+#: (:func:`cvxrelu.geometry.cells.cell_rays`); looser than ON_PLANE_TOL, so every vertex line the
+#: arrangement found is feasible for the cells around it
+FEAS_TOL = 1e-9
+
+
+def numerical_rank(A, rtol: float = RANK_RTOL) -> int:
+    """The number of singular values of A above ``rtol`` times the largest (0 for A = 0).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> numerical_rank(np.array([[1.0, 0.0], [0.0, 1e-12]]))
+    1
+    >>> numerical_rank(np.zeros((2, 3)))
+    0
+    """
+    A = np.asarray(A, dtype=float)
+    if A.size == 0:
+        return 0
+    s = np.linalg.svd(A, compute_uv=False)
+    return _rank_of_singular_values(s, rtol)
+
+
+def _rank_of_singular_values(s: np.ndarray, rtol: float = RANK_RTOL) -> int:
+    """Rank from singular values sorted in decreasing order (σ_k > rtol·σ_1, σ_1 > 0)."""
+    if s.size == 0 or s[0] <= 0:
+        return 0
+    return int(np.sum(s > rtol * s[0]))
 
 
 @dataclass(frozen=True)
@@ -81,9 +118,7 @@ def reduce_rank(X: np.ndarray):
     if X.size == 0:
         return np.zeros((X.shape[1], 0)), np.zeros((X.shape[0], 0))
     _, s, Vt = np.linalg.svd(X, full_matrices=False)
-    r = int(np.sum(s > RANK_RTOL * max(s[0], np.finfo(float).tiny))) if s.size else 0
-    if s.size and s[0] == 0:
-        r = 0
+    r = _rank_of_singular_values(s)
     basis = Vt[:r].T
     return basis, X @ basis
 
@@ -130,10 +165,12 @@ def _cells_rank2(Xn: np.ndarray):
     return masks, dirs
 
 
-def _null_line(rows: np.ndarray):
-    """Unit vector spanning the null space of rows ((r−1)×r), or None if it is larger."""
+def null_line(rows: np.ndarray):
+    """Unit vector spanning the null space of ``rows`` ((r−1)×r), or None when the rows have
+    numerical rank < r − 1 (:data:`RANK_RTOL`), i.e. the hyperplanes meet in more than a
+    line."""
     _, s, Vt = np.linalg.svd(rows)
-    if s.size < rows.shape[1] - 1 or s[-1] <= 1e-9 * s[0]:
+    if s.size < rows.shape[1] - 1 or _rank_of_singular_values(s) < rows.shape[1] - 1:
         return None
     return Vt[-1]
 
@@ -155,7 +192,7 @@ def _cells_general(Xn: np.ndarray, limit: int):
     seen = set()
     masks_out, dirs_out = [], []
     for subset in itertools.combinations(range(H.shape[0]), r - 1):
-        w = _null_line(H[list(subset)])
+        w = null_line(H[list(subset)])
         if w is None:
             continue
         proj = Xn @ w

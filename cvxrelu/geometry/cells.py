@@ -15,13 +15,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .arrangements import ON_PLANE_TOL
+from .arrangements import FEAS_TOL, RANK_RTOL, null_line
 from ..errors import InvalidInputError, PatternLimitError
 
 __all__ = ["Cells", "cell_rays", "candidate_rays", "triangulate", "constraint_matrices"]
 
-#: a candidate ray u (unit) lies in a cell if (2D−I) x̂ᵀ u ≥ −FEAS_TOL for every unit row x̂
-FEAS_TOL = 1e-9
+# FEAS_TOL (a unit candidate u lies in a cell if (2D−I) x̂ᵀ u ≥ −FEAS_TOL for every unit
+# row x̂) and RANK_RTOL (when r − 1 hyperplanes meet in a line) are defined once, in
+# cvxrelu.geometry.arrangements, so that cells and arrangement agree on the vertex lines.
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,10 @@ def candidate_rays(Xr: np.ndarray, max_candidates: int = 2_000_000) -> np.ndarra
                 f"{i.size} candidate ray lines for rank 3; use form='inner' or 'paper'.")
         C = np.cross(Xn[i], Xn[j])
         norms = np.linalg.norm(C, axis=1)
-        W = (C[norms > 1e-9] / norms[norms > 1e-9, None]).T
+        # two unit rows at angle θ have σ_min/σ_max = |sin θ|/(1 + |cos θ|): the same
+        # numerical-rank test as null_line, without an SVD per pair
+        line = norms > RANK_RTOL * (1.0 + np.abs(np.sum(Xn[i] * Xn[j], axis=1)))
+        W = (C[line] / norms[line, None]).T
     else:
         count = math.comb(Xn.shape[0], r - 1)
         if count > max_candidates:
@@ -67,9 +71,9 @@ def candidate_rays(Xr: np.ndarray, max_candidates: int = 2_000_000) -> np.ndarra
             )
         lines = []
         for subset in itertools.combinations(range(Xn.shape[0]), r - 1):
-            _, s, Vt = np.linalg.svd(Xn[list(subset)])
-            if s.size == r - 1 and s[-1] > 1e-9 * s[0]:
-                lines.append(Vt[-1])
+            w = null_line(Xn[list(subset)])
+            if w is not None:
+                lines.append(w)
         W = np.array(lines).T if lines else np.zeros((r, 0))
     W = np.hstack([W, -W])
     # deduplicate directions
@@ -118,6 +122,18 @@ def triangulate(R: np.ndarray) -> list:
     """Split the cone R R^k_+ (r × k, pointed) into simplicial cones with r rays each.
 
     Returns a list of (r × r) ray matrices whose cones cover cone(R) with disjoint interiors.
+
+    Examples
+    --------
+    A cone of R² given by four rays is one simplicial cone (its two extreme rays); a square
+    pyramid in R³ splits into two:
+
+    >>> import numpy as np
+    >>> len(triangulate(np.array([[1.0, 0.8, 0.6, 0.0], [0.0, 0.6, 0.8, 1.0]])))
+    1
+    >>> R = np.array([[1.0, 1.0, -1.0, -1.0], [1.0, -1.0, -1.0, 1.0], [2.0, 2.0, 2.0, 2.0]])
+    >>> len(triangulate(R))
+    2
     """
     r, k = R.shape
     if k <= r:

@@ -147,6 +147,14 @@ def patches(images, kernel_size=3, stride=1, padding=0) -> np.ndarray:
     -----
     Built with a strided view of the padded images and one copy; no Python loop over
     samples or positions. Memory is K·n·h floats.
+
+    Examples
+    --------
+    One 1×3 image, kernel 1×2: K = 2 patches of h = 2 pixels each.
+
+    >>> import numpy as np
+    >>> patches(np.array([[[[1.0, 2.0, 3.0]]]]), (1, 2)).tolist()
+    [[[1.0, 2.0]], [[2.0, 3.0]]]
     """
     X = as_images(images)
     kh, kw = as_pair(kernel_size, "kernel_size")

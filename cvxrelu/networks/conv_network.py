@@ -35,9 +35,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validate import as_beta, as_targets, check_choice
+from .._validate import check_choice
 from ..errors import InvalidInputError, UnsupportedError
-from ..losses import get_loss
+from .network_base import TwoLayerNetwork, as_output_weights
 from ..geometry.patches import as_images, as_pair, patch_grid_shape, patches
 
 # ``GlobalSumPool2d`` (a torch module) is created on first access and is left out of
@@ -47,8 +47,12 @@ __all__ = ["ConvReLUNetwork"]
 _POOLINGS = ("sum", "mean")
 
 
-class ConvReLUNetwork:
+class ConvReLUNetwork(TwoLayerNetwork):
     """A bias-free two-layer CNN ``pool_k relu(conv(X)) @ W2`` with global pooling (50).
+
+    Neuron j is the flattened filter u_j and the row v_j of W2; the objective (6),
+    balancing, pruning and the path norm come from
+    :class:`~cvxrelu.networks.network_base.TwoLayerNetwork`.
 
     Parameters
     ----------
@@ -69,13 +73,31 @@ class ConvReLUNetwork:
     Notes
     -----
     ``predict(images)[i] = Σ_j pool_k (⟨X_k(images)[i], u_j⟩)_+ v_jᵀ``.
+
+    Examples
+    --------
+    One 1×2 filter that sums neighbouring pixels, on one 1×3 image (K = 2 patches):
+
+    >>> import numpy as np
+    >>> from cvxrelu import ConvReLUNetwork
+    >>> net = ConvReLUNetwork(np.ones((1, 1, 1, 2)), [1.0])
+    >>> net.predict(np.array([[[[1.0, 2.0, -5.0]]]])).tolist()  # (1+2)_+ + (2−5)_+
+    [[3.0]]
     """
 
     def __init__(self, filters, W2, stride=1, padding=0, pooling="sum"):
-        filters = np.asarray(filters, dtype=float)
-        W2 = np.asarray(W2, dtype=float)
-        if W2.ndim == 1:
-            W2 = W2.reshape(-1, 1)
+        if filters is None or np.iscomplexobj(filters):
+            raise InvalidInputError(
+                "filters must be a real array of shape (m, C, kh, kw); got "
+                f"{'None' if filters is None else 'a complex array'}."
+            )
+        try:
+            filters = np.asarray(filters, dtype=float)
+        except (TypeError, ValueError) as exc:
+            raise InvalidInputError(
+                f"filters could not be converted to a float array ({exc}); pass numeric "
+                "filters of shape (m, C, kh, kw)."
+            ) from None
         if filters.ndim != 4:
             raise InvalidInputError(
                 "filters must have shape (m, C, kh, kw) like torch.nn.Conv2d.weight; got shape "
@@ -86,17 +108,12 @@ class ConvReLUNetwork:
                 f"filters has an empty channel or kernel dimension (shape {filters.shape}); "
                 "pass at least one channel and a kernel of at least 1×1."
             )
-        if W2.ndim != 2:
-            raise InvalidInputError(f"W2 must have shape (m, c) or (m,); got shape {W2.shape}.")
-        if filters.shape[0] != W2.shape[0]:
+        if not np.all(np.isfinite(filters)):
             raise InvalidInputError(
-                f"filters has {filters.shape[0]} filters but W2 has {W2.shape[0]} rows; "
-                "they must match (one row of W2 per filter)."
+                "filters must be finite; the network contains NaN or inf."
             )
-        if not (np.all(np.isfinite(filters)) and np.all(np.isfinite(W2))):
-            raise InvalidInputError(
-                "filters and W2 must be finite; the network contains NaN or inf."
-            )
+        W2 = as_output_weights(W2, "W2")
+        self._check_neuron_count(filters.shape[0], W2, "filters", "filters")
         self.filters = filters
         self.W2 = W2
         self.stride = as_pair(stride, "stride")
@@ -108,16 +125,6 @@ class ConvReLUNetwork:
     def n_filters(self) -> int:
         """m, the number of filters (hidden channels)."""
         return self.filters.shape[0]
-
-    @property
-    def n_neurons(self) -> int:
-        """Alias of :attr:`n_filters`, as in :class:`~cvxrelu.networks.network.ReLUNetwork`."""
-        return self.n_filters
-
-    @property
-    def n_outputs(self) -> int:
-        """c, the number of outputs."""
-        return self.W2.shape[1]
 
     @property
     def in_channels(self) -> int:
@@ -138,6 +145,11 @@ class ConvReLUNetwork:
     def patch_weights(self) -> np.ndarray:
         """U ∈ R^{h×m}: column j is the flattened filter u_j (ordering of :func:`patches`)."""
         return self.filters.reshape(self.n_filters, self.patch_size).T
+
+    @property
+    def neuron_weights(self) -> np.ndarray:
+        """Alias of :attr:`patch_weights` (the first-layer vectors u_j as columns)."""
+        return self.patch_weights
 
     @classmethod
     def from_patch_weights(cls, U, W2, kernel_size, in_channels=1, stride=1, padding=0,
@@ -178,6 +190,9 @@ class ConvReLUNetwork:
         return ConvReLUNetwork(filters, W2, stride=self.stride, padding=self.padding,
                                pooling=self.pooling if pooling is None else pooling)
 
+    def _from_neurons(self, U, W2) -> "ConvReLUNetwork":
+        return self._replace(U.T.reshape((U.shape[1],) + self.filters.shape[1:]), W2)
+
     # -------------------------------------------------------------- evaluate
     def _check_images(self, images) -> np.ndarray:
         X = as_images(images)
@@ -199,41 +214,6 @@ class ConvReLUNetwork:
         """The network output (50), shape (n, c)."""
         return self.hidden(images) @ self.W2
 
-    def weight_decay(self) -> float:
-        """½(‖filters‖²_F + ‖W2‖²_F), the regularizer of (6) without β."""
-        return 0.5 * (float(np.sum(self.filters ** 2)) + float(np.sum(self.W2 ** 2)))
-
-    def path_norm(self) -> float:
-        """Σ_j ‖u_j‖‖v_j‖: the weight decay after optimal rescaling of each filter."""
-        return float(np.sum(np.linalg.norm(self.patch_weights, axis=0)
-                            * np.linalg.norm(self.W2, axis=1)))
-
-    def loss(self, images, Y, loss="squared") -> float:
-        """The data-fitting term ℓ(f(X), Y) (squared: ½‖f(X) − Y‖²_F, summed).
-
-        ``Y`` is prepared by the loss (e.g. integer labels → one-hot for "cross_entropy",
-        one column per output); ``loss`` is a name, callable or
-        :class:`cvxrelu.losses.Loss`, resolved by :func:`cvxrelu.losses.get_loss`.
-        """
-        lo = get_loss(loss)
-        F = self.predict(images)
-        c = self.n_outputs
-        Y = as_targets(lo.prepare_targets(Y, n_classes=c if c >= 2 else None), F.shape[0])
-        if Y.shape[1] != c:
-            raise InvalidInputError(
-                f"Y has {Y.shape[1]} columns but the network has {c} outputs."
-            )
-        return float(lo.value(F, Y))
-
-    def objective(self, images, Y, beta, loss="squared") -> float:
-        """The primal objective (6): loss + (β/2)(‖filters‖²_F + ‖W2‖²_F).
-
-        An upper bound on the global optimum p*_conv of (51) for the same loss, β and
-        architecture; equality with the convex program's value certifies global optimality.
-        """
-        beta = as_beta(beta)
-        return self.loss(images, Y, loss) + beta * self.weight_decay()
-
     # ------------------------------------------------------------- transform
     def sum_pooling_equivalent(self, image_shape) -> "ConvReLUNetwork":
         """The sum-pooling network computing the same function on images of this size.
@@ -245,25 +225,6 @@ class ConvReLUNetwork:
         scale = 1.0 / self.n_patches(H, W) if self.pooling == "mean" else 1.0
         return self._replace(self.filters.copy(), self.W2 * scale, pooling="sum")
 
-    def balanced(self) -> "ConvReLUNetwork":
-        """Rescale each filter so ‖u_j‖ = ‖v_j‖ (same function, minimal weight decay);
-        filters with u_j = 0 or v_j = 0 are dropped."""
-        nu = np.linalg.norm(self.patch_weights, axis=0)
-        nv = np.linalg.norm(self.W2, axis=1)
-        keep = (nu > 0) & (nv > 0)
-        s = np.sqrt(nv[keep] / nu[keep])
-        return self._replace(self.filters[keep] * s[:, None, None, None],
-                             self.W2[keep] / s[:, None])
-
-    def pruned(self, tol: float = 1e-9) -> "ConvReLUNetwork":
-        """Drop filters whose contribution ‖u_j‖‖v_j‖ is at most tol times the largest."""
-        contrib = np.linalg.norm(self.patch_weights, axis=0) * np.linalg.norm(self.W2, axis=1)
-        if contrib.size == 0 or contrib.max() <= 0:
-            keep = np.zeros(self.n_filters, dtype=bool)
-        else:
-            keep = contrib > tol * contrib.max()
-        return self._replace(self.filters[keep], self.W2[keep])
-
     # ---------------------------------------------------------------- torch
     def to_torch(self, device="cpu", dtype=None):
         """``Sequential(Conv2d(C, m, k, stride, padding, bias=False), ReLU(), pool,
@@ -272,10 +233,9 @@ class ConvReLUNetwork:
         ``pool`` is ``AdaptiveAvgPool2d(1)`` for mean pooling and :class:`GlobalSumPool2d`
         for sum pooling (requires the ``torch`` extra).
         """
-        from ..integrations._torch import require_torch
+        return super().to_torch(device=device, dtype=dtype)
 
-        torch = require_torch()
-        dtype = dtype or torch.float64
+    def _torch_layout(self, torch):
         m, C, c = self.n_filters, self.in_channels, self.n_outputs
         pool = (torch.nn.AdaptiveAvgPool2d(1) if self.pooling == "mean"
                 else _global_sum_pool_class()())
@@ -286,11 +246,8 @@ class ConvReLUNetwork:
             pool,
             torch.nn.Flatten(),
             torch.nn.Linear(m, c, bias=False),
-        ).to(device=device, dtype=dtype)
-        with torch.no_grad():
-            model[0].weight.copy_(torch.as_tensor(self.filters, dtype=dtype, device=device))
-            model[4].weight.copy_(torch.as_tensor(self.W2.T, dtype=dtype, device=device))
-        return model
+        )
+        return model, [(0, self.filters), (4, self.W2.T)]
 
     @classmethod
     def from_torch(cls, module) -> "ConvReLUNetwork":
@@ -340,8 +297,8 @@ class ConvReLUNetwork:
                 f"'valid') padding is supported; got {conv!r}."
             )
         padding = (0, 0) if string_padding else tuple(int(p) for p in conv.padding)
-        filters = conv.weight.detach().cpu().double().numpy().copy()
-        W2 = lin.weight.detach().cpu().double().numpy().T.copy()
+        filters = cls._torch_weight(conv)
+        W2 = cls._torch_weight(lin).T.copy()
         return cls(filters, W2, stride=tuple(int(t) for t in conv.stride), padding=padding,
                    pooling=pooling)
 

@@ -43,7 +43,7 @@ class DataScale:
 
     def unscale_network(self, net: ReLUNetwork) -> ReLUNetwork:
         W1, W2 = self.unscale_weights(net.W1, net.W2)
-        return ReLUNetwork(W1, W2).balanced() if W1.shape[1] else ReLUNetwork(W1, W2)
+        return ReLUNetwork(W1, W2).balanced()
 
 
 def _positive_scale(s: float) -> float:

@@ -37,6 +37,7 @@ import numbers
 import numpy as np
 
 from .._validate import as_beta, as_data, as_targets, check_choice
+from ..geometry.arrangements import RANK_RTOL
 from ..errors import InvalidInputError
 from ..networks.network import ReLUNetwork
 
@@ -85,7 +86,7 @@ class Whitening:
 
 
 def whiten(X, method: str = "zca", eps: float = 0.0, center: bool = False,
-           rtol: float = 1e-10) -> Whitening:
+           rtol: float = RANK_RTOL) -> Whitening:
     """Whiten the *samples* of X so that X Xᵀ = I (the condition of Theorem 2).
 
     With the thin SVD X = U S Vᵀ, every nonzero singular value is set to one:
@@ -109,8 +110,9 @@ def whiten(X, method: str = "zca", eps: float = 0.0, center: bool = False,
     center : bool, default False
         Subtract the column means first. Centering makes 1ᵀX = 0, so rank X ≤ n − 1 and
         X Xᵀ = I becomes impossible for n ≤ d unless ``eps > 0``; leave it off for Theorem 2.
-    rtol : float
-        Singular values below ``rtol · s_max`` count as zero (rank deficiency).
+    rtol : float, default :data:`cvxrelu.geometry.arrangements.RANK_RTOL` (1e-8)
+        Singular values at most ``rtol · s_max`` count as zero (rank deficiency); the
+        default is the package's one rank tolerance, the one the rank reduction uses.
     """
     X = as_data(X)
     check_choice(method, ("zca", "pca"), "method")

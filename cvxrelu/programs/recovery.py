@@ -48,12 +48,17 @@ def dedupe_directions(U: np.ndarray, tol: float = 1e-9) -> np.ndarray:
 
 def network_from_factors(H: np.ndarray, G: np.ndarray) -> ReLUNetwork:
     """Neurons from V = Σ_j h_j g_jᵀ: u_j = h_j √(‖g_j‖/‖h_j‖), v_j = g_j √(‖h_j‖/‖g_j‖),
-    so that ½(‖u_j‖² + ‖v_j‖²) = ‖h_j‖‖g_j‖ (balanced; H is d × m, G is m × c)."""
-    nh = np.linalg.norm(H, axis=0)
-    ng = np.linalg.norm(G, axis=1)
-    keep = (nh > 0) & (ng > 0)
-    s = np.sqrt(ng[keep] / nh[keep])
-    return ReLUNetwork(H[:, keep] * s, G[keep] / s[:, None])
+    so that ½(‖u_j‖² + ‖v_j‖²) = ‖h_j‖‖g_j‖ (balanced; H is d × m, G is m × c; pairs with
+    h_j = 0 or g_j = 0 are dropped). This is :meth:`ReLUNetwork.balanced` of (H, G).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> net = network_from_factors(np.array([[4.0]]), np.array([[1.0]]))
+    >>> net.W1.tolist(), net.W2.tolist()
+    ([[2.0]], [[2.0]])
+    """
+    return ReLUNetwork(H, G).balanced()
 
 
 def refit_second_layer(X: np.ndarray, Y: np.ndarray, beta: float, U: np.ndarray,

@@ -28,6 +28,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .._validate import as_real_matrix, check_choice
+from ..geometry.arrangements import numerical_rank
 from ..geometry.cells import cell_rays, triangulate
 from ..errors import InvalidInputError
 
@@ -429,7 +430,7 @@ def cone_gauge(V, A=None, rays=None, form: str = "auto") -> GaugeTerm:
     >>> V = cp.Variable((2, 3))
     >>> g = cone_gauge(V, A=np.eye(2))          # the cell is the nonnegative quadrant
     >>> prob = cp.Problem(cp.Minimize(g.expr), g.constraints + [V[0, 0] == 1])
-    >>> round(prob.solve(solver="CLARABEL"), 6)
+    >>> round(float(prob.solve(solver="CLARABEL")), 6)
     1.0
     """
     V = V if isinstance(V, cp.Expression) else cp.Constant(np.asarray(V, dtype=float))
@@ -445,7 +446,7 @@ def cone_gauge(V, A=None, rays=None, form: str = "auto") -> GaugeTerm:
         A = as_real_matrix(A, "A")
         if A.shape[1] != r:
             raise InvalidInputError(f"A must have shape (m, {r}) to match V; got {A.shape}.")
-        if np.linalg.matrix_rank(A) < r:
+        if numerical_rank(A) < r:
             raise InvalidInputError("A must have full column rank (a pointed cone); reduce "
                                     "the dimension first (see arrangements.reduce_rank).")
     cells = None

@@ -107,7 +107,19 @@ def run_solver(problem: cp.Problem, solver=None, attempts: list | None = None,
 
     Clarabel runs that end "optimal_inaccurate" are retried with other settings
     (``CLARABEL_RETRIES``); each retry is logged at WARNING and appended to ``attempts``
-    (a list) when given."""
+    (a list) when given.
+
+    Examples
+    --------
+    >>> import cvxpy as cp
+    >>> x = cp.Variable()
+    >>> round(run_solver(cp.Problem(cp.Minimize(x), [x >= 2]), solver="CLARABEL"), 6)
+    2.0
+    >>> run_solver(cp.Problem(cp.Minimize(x), [x >= 2, x <= 1]))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    cvxrelu.errors.SolverError: CLARABEL ended with status 'infeasible' ...
+    """
     if solver is None:
         solver = default_solver()
     if not isinstance(solver, str):
