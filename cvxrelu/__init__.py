@@ -45,6 +45,7 @@ from .errors import (
 )
 from .programs.formulation import Formulation, ValueCertificate
 from .networks.network import ReLUNetwork
+from .networks.network_base import TwoLayerNetwork
 from .geometry.oracle import DualOracle, OracleBound, cone_pca, dual_oracle
 from .geometry.patches import patch_matrix, patches
 from .integrations.path import PathResult, beta_max, regularization_path
@@ -101,6 +102,7 @@ __all__ = [
     "InvalidInputError",
     "PatternLimitError",
     "ReLUNetwork",
+    "TwoLayerNetwork",
     "SolverError",
     "SolverNotInstalledError",
     "UnsupportedError",
