@@ -4,11 +4,11 @@ scikit-learn's bundled data sets (iris, wine, breast cancer, digits with all 10 
 standardized on the training part of a stratified 75/25 split. Three ways to train a
 two-layer ReLU network:
 
-- ``ConvexReLUClassifier()`` with its defaults (``alpha = β/β_max = 1e-2``): the cutting-plane
+- ``ConvexReLUClassifier()`` with its defaults (``alpha = β/β_max = 1e-2``): an L-BFGS local
+  solve of (5) (``init="auto"``: these data sets have rank ≥ 4) warm-starts the cutting-plane
   driver on the convex program (App. A.5; the general-loss program (76)–(79) for
   cross-entropy). It reports a certificate: the network's objective (upper bound), a lower
-  bound and whether that bound is certified (only when the dual oracle is exact or certified;
-  these data sets have rank ≥ 4, where today's oracle is a heuristic);
+  bound and whether that bound is certified (valid, but loose at these ranks);
 - ``MLPClassifier(max_iter=1000)`` (100 hidden units, Adam, scikit-learn's own averaged loss
   and L2 penalty);
 - ``cr.train_sgd(..., optimizer="adam")`` (100 neurons) directly on cvxrelu's objective.

@@ -280,3 +280,89 @@ def test_warm_start_reuses_the_previous_network(monkeypatch):
     # other outputs: nothing to warm-start from
     reg.fit(X, np.c_[y, y])
     assert seen[2] is None
+
+
+@pytest.mark.parametrize("loss", ["huber", "absolute"])
+def test_regressor_robust_losses_match_bidual(loss):
+    """loss= on the regressor: the general-loss driver against the exact convex program
+    cr.bidual(loss=...) (Clarabel), on rank-2 data (the exact oracle) with an outlier."""
+    X, y = _teacher(24, seed=6)
+    y[3] += 8.0                                               # an outlier
+    beta = 0.1
+    tol = 1e-7 if loss == "huber" else 1e-3                  # absolute: a smoothing
+    reg = ConvexReLURegressor(beta=beta, loss=loss, fit_intercept=False, tol=tol).fit(X, y)
+    p_star = cr.bidual(X, y, beta, loss=loss).solve()
+    cert = reg.certificate_
+    lo = cr.losses.get_loss(loss)
+    Y = y.reshape(-1, 1)
+    assert reg.objective_ == pytest.approx(reg.network_.objective(X, Y, beta, loss=lo),
+                                           rel=1e-10)
+    assert cert.certified
+    assert cert.lower <= p_star * (1 + 1e-7) and p_star <= reg.objective_ * (1 + 1e-7)
+    if loss == "huber":                                       # smooth: certified optimum
+        assert cert.status == "optimal"
+        assert abs(reg.objective_ - p_star) <= 1e-6 * p_star
+    else:                                                     # through a smoothing
+        assert reg.objective_ - p_star <= 1e-2 * p_star
+    np.testing.assert_allclose(reg.predict(X), reg.network_.predict(X).ravel())
+
+
+def test_regressor_robust_intercept_is_the_median():
+    X, y = _teacher(30, seed=7)
+    y = y + 5.0
+    y[:4] += 50.0                                             # outliers move the mean
+    reg = ConvexReLURegressor(alpha=0.05, loss="huber").fit(X, y)
+    assert reg.intercept_ == pytest.approx([np.median(y)])
+    sq = ConvexReLURegressor(alpha=0.05).fit(X, y)
+    assert sq.intercept_ == pytest.approx([np.mean(y)])
+    # the robust fit is closer on the inliers
+    inl = slice(4, None)
+    assert np.median(np.abs(reg.predict(X)[inl] - y[inl])) < \
+        np.median(np.abs(sq.predict(X)[inl] - y[inl]))
+
+
+def test_local_init_warm_starts_the_driver_on_high_rank_data():
+    """rank([X, 1]) = 6: init="auto" runs the L-BFGS local solve on (5) and the driver's
+    network is never worse than it, nor than Adam on the same objective (cr.train_sgd)."""
+    rng = np.random.default_rng(8)
+    X = rng.standard_normal((60, 5))
+    y = (np.maximum(X @ rng.standard_normal((5, 3)), 0).sum(1) > 1.5).astype(int)
+    clf = ConvexReLUClassifier(alpha=0.02, random_state=0).fit(X, y)
+    assert clf.init_objective_ is not None
+    assert clf.objective_ <= clf.init_objective_ * (1 + 1e-12)
+    Xa = np.c_[X, np.ones(60)]
+    Y = np.eye(2)[y]
+    assert clf.objective_ == pytest.approx(
+        clf.network_.objective(Xa, Y, clf.beta_, loss="cross_entropy"), rel=1e-10)
+    adam = cr.train_sgd(Xa, Y, clf.beta_, m=20, epochs=300, optimizer="adam",
+                        loss="cross_entropy", seed=0)
+    assert clf.objective_ <= adam.objective * (1 + 1e-9)
+    cert = clf.certificate_
+    assert not cert.certified or cert.lower <= min(clf.objective_, adam.objective)
+    # init=None: no local solve; the driver alone (a valid, usually worse, network)
+    cold = ConvexReLUClassifier(alpha=0.02, init=None, max_iter=5, random_state=0).fit(X, y)
+    assert cold.init_objective_ is None
+    assert not cold.certificate_.certified or cold.certificate_.lower <= clf.objective_
+
+
+def test_local_init_is_skipped_where_the_oracle_is_exact():
+    X, y = _teacher(20)
+    reg = ConvexReLURegressor(alpha=0.05, fit_intercept=False).fit(X, y)   # rank 2
+    assert reg.init_objective_ is None
+    forced = ConvexReLURegressor(alpha=0.05, fit_intercept=False, init="local",
+                                 tol=1e-6).fit(X, y)
+    assert forced.init_objective_ is not None
+    assert forced.objective_ <= forced.init_objective_ * (1 + 1e-12)
+    assert forced.objective_ == pytest.approx(reg.objective_, rel=1e-2)    # both ≈ p*
+
+
+@pytest.mark.parametrize("params, word", [
+    ({"init": "adam"}, "init"),
+    ({"init_neurons": 0}, "init_neurons"),
+    ({"init_max_iter": 2.5}, "init_max_iter"),
+    ({"loss": "cross_entropy"}, "loss"),
+])
+def test_bad_init_and_loss_parameters(params, word):
+    X = np.random.default_rng(0).standard_normal((6, 2))
+    with pytest.raises(InvalidInputError, match=word):
+        ConvexReLURegressor(**params).fit(X, X[:, 0])

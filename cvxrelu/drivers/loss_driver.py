@@ -335,9 +335,11 @@ def _column_generation(X, Yp, beta, lo, orc, tol, max_iters, time_limit, n_cuts,
             stalls = 0
             master_tol = min(master_tol, max(1e-11, 1e-2 * rel))
         remaining = None if time_limit is None else max(time_limit - elapsed, 1e-3)
-        # a smoothing's master gets harder as μ → 0: cap its work (the bounds stay valid)
+        # a smoothing's master gets harder as μ → 0: cap its work (the bounds stay valid);
+        # after the last round no master is read (the result is the best recorded one)
         sol = solve_loss_master(cols.A, Yp, beta, master_loss, V0=cols.V, tol=master_tol,
-                                time_limit=remaining, max_iter=20000 if smooth else 3000)
+                                time_limit=remaining,
+                                max_iter=0 if it == max_iters else 20000 if smooth else 3000)
         cols.V = sol.V
         cols.screen(lo.into_domain(master_loss.dual_point(cols.A @ cols.V, Yp), Yp), beta)
     bar.close()

@@ -19,7 +19,12 @@ Active-set Newton (smooth losses with a Hessian, the default):
 
 1. Zero groups that violate their KKT condition ‖g_k‖ ≤ β enter the support by one block
    proximal-gradient step (the entry test is exact; Newton then sets the magnitudes).
-2. Newton's method on the nonzero groups S, as below.
+2. Newton's method on the nonzero groups S, as below. On a support with s·c > 120 and
+   n·(s·c)² > 2e7 the Newton system is solved by truncated preconditioned CG (Newton-CG)
+   with Hessian-vector products H D = A_Sᵀ[H_i (A_S D)_i]_i + penalty term (no (n, s, c, c)
+   temporary, O(n s c) a product), a class-block Cholesky preconditioner (diagonal H_i) or
+   the group-block diagonal (cross-entropy), and the forcing term η = min(0.1, √(KKT
+   residual)).
 3. Repeat until the KKT residual is below ``tol``; a round without progress falls back to
    FISTA.
 
@@ -193,11 +198,128 @@ def _fista(m: _Master, V, L, max_iter, tol, check_every=10, deadline=None):
     return V, L, it, kkt
 
 
-def _newton(m: _Master, V, tol, max_iter=50):
-    """Newton's method on the nonzero groups (see the module docstring); returns (V, steps)."""
+#: "auto" forms and factorizes the Newton system when s·c ≤ DIRECT_MAX or when forming it
+#: costs n·(s·c)² ≤ DIRECT_MAX_WORK (small n: cheaper than ~100 Hessian-vector products)
+DIRECT_MAX = 120
+DIRECT_MAX_WORK = 2e7
+
+
+def _hessian_direct(AS, Hb, beta, nS, Vh, grad):
+    """The Newton step from the explicit (s·c)² Hessian (small supports; the reference path).
+
+    Σ_i (a_iS a_iSᵀ) ⊗ H_i is one BLAS product A_Sᵀ [a_i ⊗ H_i]_i of shape (s, s, c, c)."""
+    s, c = grad.shape
+    W = (AS[:, :, None, None] * Hb[:, None, :, :]).reshape(AS.shape[0], -1)
+    H4 = (AS.T @ W).reshape(s, s, c, c).transpose(0, 2, 1, 3).copy()
+    ar = np.arange(s)
+    H4[ar, :, ar, :] += (beta / nS)[:, None, None] * (
+        np.eye(c)[None] - Vh[:, :, None] * Vh[:, None, :])
+    H = H4.reshape(s * c, s * c)
+    H[np.diag_indices_from(H)] += 1e-13 * max(np.trace(H) / H.shape[0], 1e-300)
+    try:
+        return np.linalg.solve(H, grad.ravel()).reshape(s, c)
+    except np.linalg.LinAlgError:
+        return np.linalg.lstsq(H, grad.ravel(), rcond=None)[0].reshape(s, c)
+
+
+def _hessian_cg(AS, Hb, beta, nS, Vh, grad, forcing, max_cg=None):
+    """The Newton step by truncated preconditioned conjugate gradients (Newton-CG).
+
+    Solves H p = g, H = A_Sᵀ blockdiag(H_i) A_S (⊗ per sample) + β/‖v_k‖ (I − v̂_k v̂_kᵀ)
+    per group, with Hessian-vector products only: H D = A_Sᵀ [H_i (A_S D)_i]_i + penalty
+    term, O(n·s·c + n·c²) each (no (n, s, c, c) temporary), preconditioned by
+    :func:`_class_block_preconditioner`. CG stops at the relative residual
+    ``forcing`` (an inexact Newton method: superlinear when forcing → 0 with the gradient)
+    or on nonpositive curvature (H is PSD: rounding only)."""
+    s, c = grad.shape
+    pen = (beta / nS)[:, None, None] * (np.eye(c)[None] - Vh[:, :, None] * Vh[:, None, :])
+
+    def hv(D):
+        G = AS @ D                                        # (n, c)
+        return AS.T @ np.matmul(Hb, G[:, :, None])[:, :, 0] + \
+            np.matmul(pen, D[:, :, None])[:, :, 0]
+
+    prec = _class_block_preconditioner(AS, Hb, pen)
+    x = np.zeros_like(grad)
+    r = grad.copy()
+    z = prec(r)
+    d = z.copy()
+    rz = float(np.sum(r * z))
+    g_norm = float(np.linalg.norm(grad))
+    stop = forcing * g_norm
+    max_cg = max_cg or max(10, min(s * c, 500))
+    for _ in range(max_cg):
+        Hd = hv(d)
+        curv = float(np.sum(d * Hd))
+        if not curv > 0:
+            if not np.any(x):
+                x = z  # first direction: the preconditioned gradient
+            break
+        a = rz / curv
+        x += a * d
+        r -= a * Hd
+        if float(np.linalg.norm(r)) <= stop:
+            break
+        z = prec(r)
+        rz_new = float(np.sum(r * z))
+        d = z + (rz_new / rz) * d
+        rz = rz_new
+    return x
+
+
+#: supports up to this many neurons get the class-block preconditioner; wider, block Jacobi
+CLASS_BLOCK_MAX = 1500
+
+
+def _class_block_preconditioner(AS, Hb, pen):
+    """An approximate inverse of the support's Hessian for Newton-CG.
+
+    Losses with diagonal blocks H_i (squared, logistic, Huber) and up to
+    :data:`CLASS_BLOCK_MAX` neurons: the Hessian without the penalty's off-diagonal terms
+    splits into c blocks A_Sᵀ diag(H_i,jj) A_S + diag(penalty) of size s × s (one
+    Cholesky factorization each, O(n s² c)). Otherwise (cross-entropy's coupled H_i, where
+    the diagonal approximation measured worse) the group-block diagonal of H (s blocks
+    c × c). Returns R ↦ P⁻¹R."""
+    import scipy.linalg as sla
+
+    s, c = pen.shape[0], pen.shape[1]
+    Hd = np.diagonal(Hb, axis1=1, axis2=2)                # (n, c)
+    diagonal = c == 1 or not np.any(Hb - Hd[:, :, None] * np.eye(c)[None])
+    if diagonal and s <= CLASS_BLOCK_MAX:
+        pdiag = np.diagonal(pen, axis1=1, axis2=2)        # (s, c)
+        facs = []
+        for j in range(c):
+            M = AS.T @ (AS * Hd[:, j:j + 1])
+            M[np.diag_indices_from(M)] += pdiag[:, j] + 1e-12 * max(
+                float(np.trace(M)) / s, 1e-300)
+            try:
+                facs.append(sla.cho_factor(M, check_finite=False))
+            except np.linalg.LinAlgError:
+                facs = None
+                break
+        if facs is not None:
+            def apply(R):
+                return np.column_stack([sla.cho_solve(f, R[:, j], check_finite=False)
+                                        for j, f in enumerate(facs)])
+            return apply
+    P = np.einsum("is,icd->scd", AS * AS, Hb) + pen       # group-block Jacobi, (s, c, c)
+    P[:, np.arange(c), np.arange(c)] += 1e-12 * max(
+        float(np.max(np.trace(P, axis1=1, axis2=2))) / c, 1e-300)
+    try:
+        Pinv = np.linalg.inv(P)
+    except np.linalg.LinAlgError:
+        Pinv = np.linalg.pinv(P)
+    return lambda R: np.matmul(Pinv, R[:, :, None])[:, :, 0]
+
+
+def _newton(m: _Master, V, tol, max_iter=50, solver="auto"):
+    """Newton's method on the nonzero groups (see the module docstring); returns (V, steps).
+
+    ``solver``: "direct" forms and factorizes the (s·c)² Hessian; "cg" uses Newton-CG
+    (:func:`_hessian_cg`); "auto" is direct for s·c ≤ :data:`DIRECT_MAX` or
+    n·(s·c)² ≤ :data:`DIRECT_MAX_WORK`, CG otherwise."""
     A, beta, loss, Y = m.A, m.beta, m.loss, m.Y
     c = V.shape[1]
-    eye = np.eye(c)
     steps = 0
     for _ in range(max_iter):
         nr = np.linalg.norm(V, axis=1)
@@ -209,22 +331,18 @@ def _newton(m: _Master, V, tol, max_iter=50):
         Vh = VS / nS[:, None]
         AS = A[:, S]
         grad = AS.T @ loss.gradient(F, Y) + beta * Vh
-        if float(np.max(np.linalg.norm(grad, axis=1))) <= 1e-3 * tol * beta:
+        gmax = float(np.max(np.linalg.norm(grad, axis=1)))
+        if gmax <= 1e-3 * tol * beta:
             break
         Hb = loss.hessian_blocks(F, Y)  # (n, c, c)
         s = S.size
-        # Σ_i (a_iS a_iSᵀ) ⊗ H_i as one BLAS product: A_Sᵀ [a_i ⊗ H_i]_i, shape (s, s, c, c)
-        W = (AS[:, :, None, None] * Hb[:, None, :, :]).reshape(AS.shape[0], -1)
-        H4 = (AS.T @ W).reshape(s, s, c, c).transpose(0, 2, 1, 3).copy()
-        ar = np.arange(s)
-        H4[ar, :, ar, :] += (beta / nS)[:, None, None] * (
-            eye[None] - Vh[:, :, None] * Vh[:, None, :])
-        H = H4.reshape(s * c, s * c)
-        H[np.diag_indices_from(H)] += 1e-13 * max(np.trace(H) / H.shape[0], 1e-300)
-        try:
-            step = np.linalg.solve(H, grad.ravel()).reshape(s, c)
-        except np.linalg.LinAlgError:
-            step = np.linalg.lstsq(H, grad.ravel(), rcond=None)[0].reshape(s, c)
+        if solver == "direct" or (solver == "auto" and (
+                s * c <= DIRECT_MAX or A.shape[0] * (s * c) ** 2 <= DIRECT_MAX_WORK)):
+            step = _hessian_direct(AS, Hb, beta, nS, Vh, grad)
+        else:
+            # forcing term η = min(0.1, √(residual/β)): superlinear as the residual → 0
+            eta = min(0.1, max(np.sqrt(gmax / beta), 1e-10))
+            step = _hessian_cg(AS, Hb, beta, nS, Vh, grad, eta)
         dec = float(np.sum(grad * step))
         if not dec > 0:
             break
@@ -255,6 +373,11 @@ def _newton(m: _Master, V, tol, max_iter=50):
                 Vt[lead] = 0.0
             ft = m.objective(Vt, A @ Vt)
             if ft <= f0 - 1e-4 * a * dec:
+                accepted = True
+                break
+            if a == 1.0 and dec <= 1e-11 * abs(f0) and ft <= f0 + 1e-13 * abs(f0):
+                # the predicted decrease is at rounding level (an inexact CG step near the
+                # optimum): Armijo cannot see it; take the full step (φ unchanged to rounding)
                 accepted = True
                 break
             if a < 1e-3 * amax and abs(f0 - ft) < 1e-14 * abs(f0):
@@ -294,7 +417,7 @@ def _enter(m: _Master, V, lip):
 
 
 def solve_loss_master(A, Y, beta, loss, *, V0=None, tol: float = 1e-9,
-                      max_iter: int = 20000, newton: bool = True,
+                      max_iter: int = 20000, newton: bool | str = True,
                       time_limit: float | None = None) -> LossMasterSolution:
     """Solve the master (M) ``min_V ℓ(A V, Y) + β Σ_k ‖v_k‖₂`` to a KKT residual ``tol``.
 
@@ -320,8 +443,12 @@ def solve_loss_master(A, Y, beta, loss, *, V0=None, tol: float = 1e-9,
         KKT residual relative to β at which to stop (module docstring).
     max_iter : int
         Proximal-gradient iterations plus Newton steps, in all.
-    newton : bool
-        Use the active-set Newton method when the loss has a Hessian.
+    newton : bool or {"auto", "cg", "direct"}
+        Use the active-set Newton method when the loss has a Hessian (True = "auto"), and
+        how its Newton system is solved: "cg" by truncated Newton-CG with Hessian-vector
+        products (no (n, s, c, c) temporary; :func:`_hessian_cg`), "direct" by forming and
+        factorizing the (s·c)² Hessian, "auto" direct for s·c ≤ ``DIRECT_MAX`` (= 120) or
+        n·(s·c)² ≤ ``DIRECT_MAX_WORK`` (= 2e7), CG otherwise. False: FISTA only.
     time_limit : float, optional
         Seconds.
 
@@ -339,9 +466,14 @@ def solve_loss_master(A, Y, beta, loss, *, V0=None, tol: float = 1e-9,
     V = np.zeros((K, c)) if V0 is None else np.array(V0, dtype=float, copy=True)
     if V.shape != (K, c):
         raise InvalidInputError(f"V0 must have shape {(K, c)}; got {V.shape}.")
+    if newton is True:
+        newton = "auto"
+    if newton is not False and newton not in ("auto", "cg", "direct"):
+        raise InvalidInputError(
+            f"newton must be True, False, 'auto', 'cg' or 'direct'; got {newton!r}.")
     m = _Master(A, Y, beta, loss)
     deadline = None if time_limit is None else time.perf_counter() + time_limit
-    has_hessian = newton
+    has_hessian = newton is not False
     if has_hessian:
         try:
             loss.hessian_blocks(np.zeros((1, c)), Y[:1])
@@ -362,7 +494,7 @@ def solve_loss_master(A, Y, beta, loss, *, V0=None, tol: float = 1e-9,
     while iters < max_iter:
         if has_hessian:
             V, entered = _enter(m, V, lip)
-            V, steps = _newton(m, V, tol)
+            V, steps = _newton(m, V, tol, solver=newton)
             iters += steps + 1
             F = A @ V
             kkt = master_kkt_residual(m.grad(F), V, beta)

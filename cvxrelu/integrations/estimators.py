@@ -9,6 +9,17 @@ program and no sampled sign-pattern matrix is built. Every fit stores the driver
 certificate (``certificate_``: upper bound = the network's objective, lower bound, whether it
 is certified, the relative gap).
 
+Local init (rank ≥ 4). Where the dual oracle is a heuristic (rank([X, 1]) ≥ 4, i.e. almost
+all real data) column generation from nothing converges slowly. By default (``init="auto"``)
+the estimators first minimize the nonconvex objective (5) itself with L-BFGS (50 neurons,
+300 iterations: the same objective, loss and β) and hand that network to the driver as a
+warm start: its neurons are the first columns, the group-lasso master over them (the
+restricted convex program, App. A.5) can only lower its objective, and two driver rounds
+add the oracle's violated neurons and compute the certificate. On scikit-learn's digits,
+breast cancer and wine this ends at or below the objective of SGD and Adam run for 1 000
+epochs, in 1–3× the time of ``MLPClassifier`` (``benchmarks/realdata.py``). For rank ≤ 3
+the exact oracle certifies the global optimum directly and no init runs.
+
 β on the data's scale. Losses are summed over samples, so a fixed β means different things on
 different data sets. The estimators take ``alpha = β/β_max`` where β_max is the smallest β at
 which the zero network is optimal (the analogue of glmnet's λ_max): by the optimality
@@ -63,14 +74,60 @@ def _softmax(F: np.ndarray) -> np.ndarray:
     return E / E.sum(axis=1, keepdims=True)
 
 
+def _local_network(X, Y, beta, loss, m, max_iter, seed) -> ReLUNetwork | None:
+    """A local minimizer of the nonconvex objective (5) with loss ℓ, by L-BFGS: the warm start.
+
+    Minimizes ℓ(relu(X W1) W2, Y) + (β/2)(‖W1‖²_F + ‖W2‖²_F) over m neurons from a random
+    start (W1 ~ N(0, 1/d), W2 ~ N(0, 1/m)) with scipy's L-BFGS-B and the exact gradient
+    (∂/∂W2 = Hᵀ∇ℓ + βW2, ∂/∂W1 = Xᵀ[(∇ℓ W2ᵀ) ∘ 1(XW1 > 0)] + βW1, H = relu(XW1)),
+    ``max_iter`` iterations. The network's neurons seed the column-generation driver
+    (``warm_start``), whose result is never worse than it; at a stationary point of (5) the
+    balanced network already satisfies the master's KKT conditions on its own neurons, so
+    the driver's master starts near its optimum. Only for smooth losses (None otherwise).
+    """
+    from scipy.optimize import minimize
+
+    if not loss.smooth:
+        return None
+    n, d = X.shape
+    c = Y.shape[1]
+    rng = np.random.default_rng(seed)
+    theta0 = np.concatenate([(rng.standard_normal((d, m)) / np.sqrt(d)).ravel(),
+                             (rng.standard_normal((m, c)) / np.sqrt(m)).ravel()])
+
+    def fun(theta):
+        W1, W2 = theta[:d * m].reshape(d, m), theta[d * m:].reshape(m, c)
+        P = X @ W1
+        H = np.maximum(P, 0.0)
+        F = H @ W2
+        G = loss.gradient(F, Y)
+        f = loss.value(F, Y) + 0.5 * beta * (float(np.sum(W1 * W1)) + float(np.sum(W2 * W2)))
+        g1 = X.T @ ((G @ W2.T) * (P > 0)) + beta * W1
+        g2 = H.T @ G + beta * W2
+        return f, np.concatenate([g1.ravel(), g2.ravel()])
+
+    res = minimize(fun, theta0, jac=True, method="L-BFGS-B",
+                   options={"maxiter": int(max_iter), "maxcor": 20, "gtol": 1e-10,
+                            "ftol": 1e-13})
+    W1, W2 = res.x[:d * m].reshape(d, m), res.x[d * m:].reshape(m, c)
+    if not np.all(np.isfinite(res.x)):
+        return None
+    return ReLUNetwork(W1, W2).balanced()
+
+
+#: driver rounds after the local init when ``max_iter`` is None
+_ROUNDS_AFTER_INIT = 2
+
+
 class _ConvexReLUBase(BaseEstimator):
     """Shared fitting machinery; see the two public estimators for the documentation."""
 
     _losses: tuple = ("squared",)
 
-    def __init__(self, alpha=1e-2, *, beta=None, loss="squared", tol=1e-2, max_iter=50,
+    def __init__(self, alpha=1e-2, *, beta=None, loss="squared", tol=1e-2, max_iter=None,
                  time_limit=None, n_cuts=None, oracle_time_limit=0.5, warm_start=False,
-                 fit_intercept=True, random_state=None):
+                 init="auto", init_neurons=50, init_max_iter=300, fit_intercept=True,
+                 random_state=None):
         self.alpha = alpha
         self.beta = beta
         self.loss = loss
@@ -80,6 +137,9 @@ class _ConvexReLUBase(BaseEstimator):
         self.n_cuts = n_cuts
         self.oracle_time_limit = oracle_time_limit
         self.warm_start = warm_start
+        self.init = init
+        self.init_neurons = init_neurons
+        self.init_max_iter = init_max_iter
         self.fit_intercept = fit_intercept
         self.random_state = random_state
 
@@ -99,9 +159,10 @@ class _ConvexReLUBase(BaseEstimator):
                 raise InvalidInputError(
                     f"{name} must be a positive number{' or None' if name != 'tol' else ''}"
                     f"; got {v!r}.")
-        for name in ("max_iter", "n_cuts"):
+        check_choice(self.init, ("auto", "local", None), "init")
+        for name in ("max_iter", "n_cuts", "init_neurons", "init_max_iter"):
             v = getattr(self, name)
-            if name == "n_cuts" and v is None:
+            if name in ("n_cuts", "max_iter") and v is None:
                 continue
             if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
                 raise InvalidInputError(f"{name} must be a positive integer; got {v!r}.")
@@ -149,8 +210,18 @@ class _ConvexReLUBase(BaseEstimator):
                 old.n_features == Xa.shape[1] and old.n_outputs == Y.shape[1] and \
                 old.n_neurons > 0:
             warm = old
+        self.init_objective_ = None
+        if warm is None and (self.init == "local" or (
+                self.init == "auto" and np.linalg.matrix_rank(Xa) > 3)):
+            warm = _local_network(Xa, Y, beta, loss, int(self.init_neurons),
+                                  int(self.init_max_iter), seed)
+            if warm is not None:
+                self.init_objective_ = warm.objective(Xa, Y, beta, loss)
+        max_iters = self.max_iter
+        if max_iters is None:       # a local minimizer's neurons: a few rounds polish it
+            max_iters = _ROUNDS_AFTER_INIT if self.init_objective_ is not None else 50
         res = _fit_driver(Xa, Y, beta, loss, warm, tol=float(self.tol),
-                          max_iters=int(self.max_iter), time_limit=self.time_limit,
+                          max_iters=int(max_iters), time_limit=self.time_limit,
                           n_cuts=self.n_cuts, seed=seed,
                           oracle_time_limit=self.oracle_time_limit)
         self.beta_ = beta
@@ -184,9 +255,11 @@ _COMMON_PARAMS = """
         objective is far below what changes predictions, and keeps fits fast. For data of
         rank ≥ 4 the driver stops on its heuristic gap (not a proof); the certificate says
         what was proven. Pass e.g. 1e-6 for a certified optimum on data of rank ≤ 3.
-    max_iter : int, default 50
+    max_iter : int or None, default None
         Maximum cutting-plane rounds (the deterministic cap: fits are reproducible for a given
-        ``random_state``).
+        ``random_state``). None: 2 rounds after the local init (its neurons already satisfy
+        the master's optimality conditions; the rounds add the oracle's violated neurons and
+        certify), 50 without it.
     time_limit : float or None, default None
         Seconds for the driver (checked between rounds); the best network so far is kept. A
         time limit makes the result depend on the machine's speed.
@@ -196,6 +269,16 @@ _COMMON_PARAMS = """
         Seconds the final certificate's oracle may spend (the certified ω̄ of
         ``DualOracle.bound``; for rank ≥ 4 a branch and bound that stops with a valid but
         looser bound). None: what is left of ``time_limit``.
+    init : {"auto", "local", None}, default "auto"
+        Warm start of the driver by a local minimizer of the nonconvex objective (5) (same
+        loss, same β): L-BFGS on ``init_neurons`` neurons from a random start,
+        ``init_max_iter`` iterations. Its neurons become the driver's first columns, so the
+        fitted network is never worse than it (``init_objective_``), and the global method
+        starts where gradient training ends. "auto": only when rank([X, 1]) ≥ 4 (where the
+        dual oracle is a heuristic; for rank ≤ 3 the exact oracle certifies the optimum
+        directly) and the loss is smooth. "local": always (smooth losses). None: never.
+    init_neurons : int, default 50
+    init_max_iter : int, default 300
     warm_start : bool, default False
         Re-use the previous fit's network (its neurons seed the master), scikit-learn
         semantics: with ``set_params(alpha=...)`` along a decreasing grid this is a
@@ -223,6 +306,9 @@ _COMMON_ATTRS = """
         Certified upper end of β_max.
     n_iter_ : int
         Cutting-plane rounds.
+    init_objective_ : float or None
+        Objective (5) of the local init's network (None when no init ran);
+        ``objective_ ≤ init_objective_``.
     n_neurons_ : int
         Hidden neurons of ``network_``.
     n_features_in_ : int
@@ -246,9 +332,13 @@ class ConvexReLURegressor(RegressorMixin, _ConvexReLUBase):
         neuron act as a constant output). (2) An output intercept ``intercept_`` = the mean of
         Y over the training set, subtracted before the fit: it is NOT regularized, but it is
         fixed at the mean rather than optimized jointly with the network.
-""") + """    loss : {"squared"} or cvxrelu.losses.squared(), default "squared"
-        The data-fitting term (the only regression loss with a driver today); a
-        :class:`~cvxrelu.losses.Loss` instance of that kind is accepted too.
+""") + """    loss : {"squared", "huber", "absolute"} or a Loss of those kinds, default "squared"
+        The data-fitting term, summed over samples: ½‖F − Y‖² (SPEC (5)), Huber
+        (``cr.losses.huber(delta)``, default δ = 1) or Σ|F − Y|, the general-loss program
+        (76)–(79) through the loss driver (the absolute loss through its smoothing: valid,
+        usually looser bounds). The output intercept is the mean of Y for the squared loss and
+        the (coordinatewise) median for Huber and absolute (the robust centre), fixed before
+        the fit.
 
     Attributes
     ----------
@@ -271,7 +361,7 @@ class ConvexReLURegressor(RegressorMixin, _ConvexReLUBase):
     True
     """
 
-    _losses = ("squared",)
+    _losses = ("squared", "huber", "absolute")
 
     def fit(self, X, y):
         """Fit the network; returns ``self``."""
@@ -284,8 +374,14 @@ class ConvexReLURegressor(RegressorMixin, _ConvexReLUBase):
         self._y_1d = Y.ndim == 1
         if self._y_1d:
             Y = Y.reshape(-1, 1)
-        self.intercept_ = Y.mean(axis=0) if self.fit_intercept else np.zeros(Y.shape[1])
-        self._fit_network(X, Y - self.intercept_, alpha)
+        loss = self._resolved_loss()
+        if not self.fit_intercept:
+            self.intercept_ = np.zeros(Y.shape[1])
+        elif isinstance(loss, SquaredLoss):
+            self.intercept_ = Y.mean(axis=0)
+        else:                                   # Huber, absolute: the robust centre
+            self.intercept_ = np.median(Y, axis=0)
+        self._fit_network(X, Y - self.intercept_, alpha, loss=loss)
         return self
 
     def predict(self, X):
@@ -343,12 +439,14 @@ class ConvexReLUClassifier(ClassifierMixin, _ConvexReLUBase):
 
     _losses = ("cross_entropy", "squared")
 
-    def __init__(self, alpha=1e-2, *, beta=None, loss=_CLASSIFIER_LOSS, tol=1e-2, max_iter=50,
+    def __init__(self, alpha=1e-2, *, beta=None, loss=_CLASSIFIER_LOSS, tol=1e-2, max_iter=None,
                  time_limit=None, n_cuts=None, oracle_time_limit=0.5, warm_start=False,
-                 fit_intercept=True, random_state=None):
+                 init="auto", init_neurons=50, init_max_iter=300, fit_intercept=True,
+                 random_state=None):
         super().__init__(alpha, beta=beta, loss=loss, tol=tol, max_iter=max_iter,
                          time_limit=time_limit, n_cuts=n_cuts,
                          oracle_time_limit=oracle_time_limit, warm_start=warm_start,
+                         init=init, init_neurons=init_neurons, init_max_iter=init_max_iter,
                          fit_intercept=fit_intercept, random_state=random_state)
 
     def fit(self, X, y):
@@ -480,8 +578,9 @@ class _CVMixin:
 
     def _base_estimator(self):
         params = {k: getattr(self, k) for k in ("loss", "tol", "max_iter", "time_limit",
-                                                "n_cuts", "oracle_time_limit", "fit_intercept",
-                                                "random_state")}
+                                                "n_cuts", "oracle_time_limit", "init",
+                                                "init_neurons", "init_max_iter",
+                                                "fit_intercept", "random_state")}
         return self._base(**params)
 
 
@@ -535,8 +634,9 @@ class ConvexReLURegressorCV(_CVMixin, ConvexReLURegressor):
     _base = ConvexReLURegressor
 
     def __init__(self, alphas=None, *, n_alphas=8, alpha_min=1e-3, cv=5, scoring=None,
-                 n_jobs=None, loss="squared", tol=1e-2, max_iter=50, time_limit=None,
-                 n_cuts=None, oracle_time_limit=0.5, fit_intercept=True, random_state=None):
+                 n_jobs=None, loss="squared", tol=1e-2, max_iter=None, time_limit=None,
+                 n_cuts=None, oracle_time_limit=0.5, init="auto", init_neurons=50,
+                 init_max_iter=300, fit_intercept=True, random_state=None):
         self.alphas = alphas
         self.n_alphas = n_alphas
         self.alpha_min = alpha_min
@@ -549,6 +649,9 @@ class ConvexReLURegressorCV(_CVMixin, ConvexReLURegressor):
         self.time_limit = time_limit
         self.n_cuts = n_cuts
         self.oracle_time_limit = oracle_time_limit
+        self.init = init
+        self.init_neurons = init_neurons
+        self.init_max_iter = init_max_iter
         self.fit_intercept = fit_intercept
         self.random_state = random_state
 
@@ -571,8 +674,9 @@ class ConvexReLUClassifierCV(_CVMixin, ConvexReLUClassifier):
     _base = ConvexReLUClassifier
 
     def __init__(self, alphas=None, *, n_alphas=8, alpha_min=1e-3, cv=5, scoring=None,
-                 n_jobs=None, loss=_CLASSIFIER_LOSS, tol=1e-2, max_iter=50, time_limit=None,
-                 n_cuts=None, oracle_time_limit=0.5, fit_intercept=True, random_state=None):
+                 n_jobs=None, loss=_CLASSIFIER_LOSS, tol=1e-2, max_iter=None, time_limit=None,
+                 n_cuts=None, oracle_time_limit=0.5, init="auto", init_neurons=50,
+                 init_max_iter=300, fit_intercept=True, random_state=None):
         self.alphas = alphas
         self.n_alphas = n_alphas
         self.alpha_min = alpha_min
@@ -585,5 +689,8 @@ class ConvexReLUClassifierCV(_CVMixin, ConvexReLUClassifier):
         self.time_limit = time_limit
         self.n_cuts = n_cuts
         self.oracle_time_limit = oracle_time_limit
+        self.init = init
+        self.init_neurons = init_neurons
+        self.init_max_iter = init_max_iter
         self.fit_intercept = fit_intercept
         self.random_state = random_state
