@@ -192,3 +192,28 @@ def test_driver_path_keeps_given_order_and_parallel_agrees(small):
     fresh = [cr.cutting_plane(X, Y, b, tol=1e-8, progress=False).upper for b in betas]
     np.testing.assert_allclose(ser.upper, fresh, rtol=1e-6)
     assert len(ser.to_records()) == 4
+
+
+def test_beta_max_does_not_depend_on_the_machines_speed(monkeypatch):
+    """alpha scales β_max's attained end: it must not change on a slow (loaded) machine, or a
+    seeded fit is not reproducible. A clock that advances 10 ms per reading simulates the load."""
+    import cvxrelu.geometry.oracle_ascent as ascent
+    import cvxrelu.geometry.oracle_bnb as bnb
+
+    rng = np.random.default_rng(7)
+    X = rng.standard_normal((120, 10))
+    Y = rng.standard_normal((120, 2))
+    ref = cr.beta_max(X, Y, seed=0)
+
+    class SlowClock:
+        t = 0.0
+
+        def perf_counter(self):
+            self.t += 0.01
+            return self.t
+
+    clock = SlowClock()
+    monkeypatch.setattr(bnb, "time", clock)
+    monkeypatch.setattr(ascent, "time", clock)
+    assert cr.beta_max(X, Y, seed=0) == ref
+    assert ref[0] <= ref[1]
