@@ -95,18 +95,33 @@ def test_conclude_uses_omega_bar_never_the_heuristic_value():
     assert orc.calls == [dict(time_limit=7.0, node_budget=11, warm=None)]
     assert lower == scaled_dual_bound(Z, Y, beta, 4.0)[0]  # ω̄ = 4, not ω_lo = 0.5
     assert lower < scaled_dual_bound(Z, Y, beta, 0.5)[0]
-    # the iterations' gap closed but the certified one did not: not "optimal"
-    assert status is Status.NOT_CERTIFIED and "ω̄" in msg and ob.method == "fake"
+    # the iterations' gap closed but the certified one did not: not "optimal"; the status
+    # is decided by the certified gap (issue 13 item 3: "gap", was "not_certified")
+    assert status is Status.GAP and "ω̄" in msg and ob.method == "fake"
 
 
 def test_conclude_reports_an_oracle_failure():
+    """ORACLE_FAILED only when the certified search shows a violated direction (ω_lo > β)
+    and no budget was left to use it (issue 13 item 3); a heuristic value above the upper
+    bound alone is no proof and does not decide the status."""
     Y = np.ones((4, 1))
-    orc = _FakeOracle(lo=1.0, up=3.0)
+    orc = _FakeOracle(lo=1.5, up=3.0)   # ω_lo = 1.5 > β = 1: a violated direction, certified
     lower, status, msg, _ = conclude(orc, 0.5 * Y, Y, 1.0, upper=1.0, heuristic_lower=1.2,
-                                     stop_status=Status.STALLED, tol=1e-6, time_left=2.5)
-    assert status is Status.ORACLE_FAILED and "failed to find" in msg
+                                     stop_status=Status.MAX_ITERS, tol=1e-6, time_left=2.5,
+                                     budget_exhausted=True)
+    assert status is Status.ORACLE_FAILED and "failed to find" in msg and "1.5" in msg
     assert lower <= 1.0
     assert orc.calls[0]["time_limit"] == 2.5  # what is left of the driver's time limit
+    # the same violated direction with budget left: the driver's own stop status
+    _, status, _, _ = conclude(orc, 0.5 * Y, Y, 1.0, upper=1.0, stop_status=Status.STALLED,
+                               tol=1e-6, time_left=2.5)
+    assert status is Status.STALLED
+    # ω_lo ≤ β (no violated direction found) with a heuristic value above upper: the
+    # certified gap decides ("gap" after the iterations' own gap closed), not a failure
+    orc2 = _FakeOracle(lo=1.0, up=3.0)
+    _, status, msg, _ = conclude(orc2, 0.5 * Y, Y, 1.0, upper=1.0, heuristic_lower=1.2,
+                                 stop_status=Status.OPTIMAL, tol=1e-6, budget_exhausted=True)
+    assert status is Status.GAP and "discarded" in msg
 
 
 def test_conclude_with_exact_oracle_and_other_statuses():

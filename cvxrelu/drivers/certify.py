@@ -18,18 +18,17 @@ import time
 
 import numpy as np
 
-from .._validate import check_choice
 from ..losses import SquaredLoss, get_loss
 from ..geometry.oracle import DualOracle
-from .cutting_plane import (_check_problem, _oracle_limits, _positive, check_network,
-                            network_residual)
+from .cutting_plane import _check_problem, check_network, network_residual
+from .options import driver_options
 from .result import IterationRecord, SolveResult, Status, as_network, conclude, scaled_dual_bound
 
 __all__ = ["certify", "as_network"]
 
 
-def certify(network, X, Y, beta, oracle: str = "auto", tol: float = 1e-6,
-            seed=None, loss="squared", *, oracle_time_limit: float | None = None,
+def certify(network, X, Y, beta, *, oracle: str = "auto", tol: float = 1e-6,
+            seed=None, loss="squared", oracle_time_limit: float | None = None,
             oracle_budget: int | None = None) -> SolveResult:
     """Upper and certified lower bounds on the global optimum p* of (5) around a network.
 
@@ -60,6 +59,8 @@ def certify(network, X, Y, beta, oracle: str = "auto", tol: float = 1e-6,
     oracle_budget : int, optional
         Node budget for ω̄ (branch and bound, rank ≥ 4).
 
+    All arguments after ``(network, X, Y, beta)`` are keyword-only.
+
     Returns
     -------
     SolveResult
@@ -83,24 +84,23 @@ def certify(network, X, Y, beta, oracle: str = "auto", tol: float = 1e-6,
     if not isinstance(loss, SquaredLoss):
         from .loss_certificate import certify_loss
 
-        return certify_loss(as_network(network), X, Y, beta, loss, oracle=oracle, tol=tol,
+        return certify_loss(as_network(network), X, Y, beta, loss=loss, oracle=oracle, tol=tol,
                             seed=seed, oracle_time_limit=oracle_time_limit,
                             oracle_budget=oracle_budget)
     t0 = time.perf_counter()
     X, Y, beta = _check_problem(X, Y, beta)
-    tol = _positive(tol, "tol")
-    oracle_time_limit, oracle_budget = _oracle_limits(oracle_time_limit, oracle_budget)
+    opt = driver_options(tol=tol, oracle=oracle, oracle_time_limit=oracle_time_limit,
+                         oracle_budget=oracle_budget)
     net = as_network(network)
     check_network(net, X, Y)
     # the residual over row chunks: no n × m hidden-activation matrix (memory O(n (d + c)))
     Z = network_residual(net, X, Y)
     upper = 0.5 * float(np.sum(Z * Z)) + beta * net.weight_decay()  # the objective (5)
-    oracle = check_choice(oracle, ("auto", "exact", "heuristic"), "oracle")
-    orc = DualOracle(X, method=oracle, seed=seed)
+    orc = DualOracle(X, method=opt.oracle, seed=seed)
     warm = net.W1 if net.n_neurons else None
     lower, status, message, ob = conclude(
-        orc, Z, Y, beta, upper=upper, stop_status=Status.GAP, tol=tol,
-        oracle_time_limit=oracle_time_limit, oracle_budget=oracle_budget, warm=warm)
+        orc, Z, Y, beta, upper=upper, stop_status=Status.GAP, tol=opt.tol,
+        oracle_time_limit=opt.oracle_time_limit, oracle_budget=opt.oracle_budget, warm=warm)
     heuristic = scaled_dual_bound(Z, Y, beta, ob.lower)[0]
     _, s = scaled_dual_bound(Z, Y, beta, ob.upper)
     elapsed = time.perf_counter() - t0

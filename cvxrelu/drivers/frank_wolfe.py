@@ -30,6 +30,11 @@ Variants
 
 The Frank-Wolfe duality gap of the inner problem, t·ω(R) − ⟨R, F⟩ with F the current output,
 is recorded in ``result.info["fw_gap"]``.
+
+Every variant runs on the shared engine (:class:`cvxrelu.drivers.engine.Run`: bounds,
+history, budget, stopping, final certificate); the query rule is the Frank-Wolfe iterate's
+residual. Without t the fully corrective variant *is* the engine's Kelley loop
+(:func:`cvxrelu.drivers.engine.column_generation`).
 """
 
 from __future__ import annotations
@@ -41,9 +46,11 @@ from ..errors import UnsupportedError
 from ..losses import SquaredLoss, get_loss
 from ..networks.network import ReLUNetwork
 from ..geometry.oracle import DualOracle
-from .cutting_plane import (_Bounds, _Budget, _check_problem, _Columns, _kelley,
-                            _oracle_limits, _positive, _Progress, _warm_network, finish,
-                            network_residual, warm_directions)
+from .columns import Columns, DenseFeatures
+from .cutting_plane import (_check_problem, _kelley, _positive, _warm_network, network_residual,
+                            warm_directions)
+from .engine import Run
+from .options import driver_options
 from .loss_driver import loss_cutting_plane
 from .result import IterationRecord, SolveResult, Status, scaled_dual_bound
 
@@ -97,7 +104,8 @@ def _paper_fixed_t(oracle, Y, beta, t, iters, tol, state, fw_tol=0.0):
         upper = 0.5 * float(np.sum(R * R)) + beta * float(np.sum(np.linalg.norm(atoms.W,
                                                                                   axis=1)))
         lower, _ = scaled_dual_bound(R, Y, beta, omega)
-        state.record(upper, lower, atoms, omega, R)
+        state.step(upper, lower, lambda: atoms.network(oracle.basis), atoms.U.shape[1],
+                   omega, R)
         fw_gap = t * omega - float(np.sum(R * F))
         if state.done() or fw_gap <= fw_tol:
             break
@@ -115,28 +123,17 @@ def _paper_fixed_t(oracle, Y, beta, t, iters, tol, state, fw_tol=0.0):
     return R, fw_gap
 
 
-class _State:
-    """Best bounds across all iterations, the history and the stopping rule.
+class _State(Run):
+    """:class:`~cvxrelu.drivers.engine.Run` with Frank-Wolfe's query rule: the iterate's
+    residual R, and the warm directions of the heuristic LMO."""
 
-    ``lower`` of the records is certified only with an exact oracle; a heuristic oracle's
-    values are kept apart (:class:`~cvxrelu.drivers.cutting_plane._Bounds`)."""
-
-    def __init__(self, X, Y, oracle, beta, tol, max_iters, time_limit, bar, warm_net=None):
-        self.oracle, self.beta, self.tol = oracle, beta, tol
-        self.max_iters, self.bar = max_iters, bar
-        self.budget = _Budget(time_limit, 0.0 if oracle.exact else 0.2)
-        self.bounds = _Bounds(oracle, Y, beta)
-        self.history = []
-        self.status = Status.MAX_ITERS
-        self.omega = np.nan
+    def __init__(self, X, Y, oracle, beta, tol, max_iters, time_limit, progress, desc,
+                 warm_net=None):
+        super().__init__(oracle, Y, beta, tol=tol, max_iters=max_iters,
+                         time_limit=time_limit, progress=progress, desc=desc)
         self.warm_dirs = warm_directions(warm_net, oracle)
         if warm_net is not None:  # the given network is a candidate as it is
-            self.bounds.offer_network(warm_net.objective(X, Y, beta), lambda: warm_net,
-                                      network_residual(warm_net, X, Y), False)
-
-    @property
-    def upper(self):
-        return self.bounds.upper
+            self.offer_warm_network(warm_net, X, network_residual(warm_net, X, Y))
 
     def warm_for(self, U):
         """Warm directions for the heuristic oracle: the current atoms and the warm start."""
@@ -145,37 +142,17 @@ class _State:
         parts = [P for P in (U, self.warm_dirs) if P is not None and P.shape[1]]
         return np.hstack(parts) if parts else None
 
-    def record(self, upper, lower, atoms, omega, R):
-        self.omega = omega
-        self.bounds.offer_network(upper, lambda: atoms.network(self.oracle.basis), R, True)
+    def step(self, upper, lower, network_fn, n_atoms, omega, R):
+        """Offer the iterate (its network, its residual R, the oracle's value at R)."""
+        self.bounds.offer_network(upper, network_fn, R, True)
         self.bounds.offer_lower(lower)
-        rec = self.bounds.record(len(self.history) + 1, self.budget.elapsed(),
-                                 atoms.U.shape[1], omega)
-        self.history.append(rec)
-        self.bar.update(rec)
-
-    def done(self) -> bool:
-        if self.history and self.bounds.closed(self.tol):
-            self.status = Status.OPTIMAL
-            return True
-        if len(self.history) >= self.max_iters:
-            self.status = Status.MAX_ITERS
-            return True
-        if self.budget.over():
-            self.status = Status.TIME_LIMIT
-            return True
-        return False
-
-    def finish(self, X, Y, method, oracle_time_limit, oracle_budget, info, warm=None):
-        return finish(X, Y, self.beta, self.oracle, self.bounds, self.status, self.tol,
-                      self.budget, self.history, method, self.bar, oracle_time_limit,
-                      oracle_budget, warm=warm, info=info)
+        self.record(n_atoms, omega)
 
 
 def _paper(X, Y, beta, oracle, t, tol, max_iters, inner_iters, bisection_iters, time_limit,
            progress, warm_net=None, oracle_time_limit=None, oracle_budget=None):
-    bar = _Progress(progress, "frank_wolfe[paper]")
-    state = _State(X, Y, oracle, beta, tol, max_iters, time_limit, bar, warm_net)
+    state = _State(X, Y, oracle, beta, tol, max_iters, time_limit, progress,
+                   "frank_wolfe[paper]", warm_net)
     info = {}
     if t is not None:
         R, fw_gap = _paper_fixed_t(oracle, Y, beta, t, max_iters, tol, state)
@@ -199,8 +176,8 @@ def _paper(X, Y, beta, oracle, t, tol, max_iters, inner_iters, bisection_iters, 
                 hi = tm
         info.update(t=float(np.sqrt(lo * hi)), bisection=ts, fw_gap=ts[-1][2] if ts else np.nan)
     info["oracle_value"] = state.omega
-    return state.finish(X, Y, "frank_wolfe[paper]", oracle_time_limit, oracle_budget, info,
-                        warm=_original(oracle, state.warm_dirs))
+    return state.finish(X, oracle_time_limit=oracle_time_limit, oracle_budget=oracle_budget,
+                        info=info, warm=_original(oracle, state.warm_dirs))
 
 
 def _original(oracle, Ur):
@@ -211,9 +188,9 @@ def _fully_corrective_fixed_t(X, Y, beta, oracle, t, tol, max_iters, n_atoms, ti
                               progress, warm_net=None, oracle_time_limit=None,
                               oracle_budget=None):
     """Fully corrective FW on the constrained inner problem of (14) with budget t."""
-    bar = _Progress(progress, "frank_wolfe[fully_corrective]")
-    cols = _Columns(oracle, Y, beta)
-    state = _State(X, Y, oracle, beta, tol, max_iters, time_limit, bar, warm_net)
+    cols = Columns(DenseFeatures(oracle.Xr), Y, beta)
+    state = _State(X, Y, oracle, beta, tol, max_iters, time_limit, progress,
+                   "frank_wolfe[fully_corrective]", warm_net)
     R = Y.copy()
     if state.warm_dirs is not None and cols.add(state.warm_dirs):
         cols.solve(t=t)  # the warm neurons, re-weighted within the budget t
@@ -228,9 +205,7 @@ def _fully_corrective_fixed_t(X, Y, beta, oracle, t, tol, max_iters, n_atoms, ti
         lower, _ = scaled_dual_bound(R, Y, beta, omega)
         F = Y - R
         fw_gap = t * omega - float(np.sum(R * F))
-        proxy = _Atoms(oracle.rank, Y.shape[1])
-        proxy.U, proxy.W = cols.U, cols.V
-        state.record(upper, lower, proxy, omega, R)
+        state.step(upper, lower, lambda: cols.network(oracle.basis), cols.K, omega, R)
         loss = 0.5 * float(np.sum(R * R))
         if state.done():
             break
@@ -242,8 +217,8 @@ def _fully_corrective_fixed_t(X, Y, beta, oracle, t, tol, max_iters, n_atoms, ti
             break
         cols.solve(t=t)
         R = cols.residual()
-    return state.finish(X, Y, "frank_wolfe[fully_corrective]", oracle_time_limit,
-                        oracle_budget, {"t": t, "fw_gap": fw_gap, "oracle_value": state.omega},
+    return state.finish(X, oracle_time_limit=oracle_time_limit, oracle_budget=oracle_budget,
+                        info={"t": t, "fw_gap": fw_gap, "oracle_value": state.omega},
                         warm=_original(oracle, cols.U) if cols.K else None)
 
 
@@ -257,10 +232,10 @@ def _zero_targets(X, Y, beta, method):
                        message="Y = 0: the zero network is optimal (p* = 0).")
 
 
-def frank_wolfe(X, Y, beta, t=None, variant: str = "fully_corrective", max_iters=None,
+def frank_wolfe(X, Y, beta, *, t=None, variant: str = "fully_corrective", max_iters=None,
                 tol: float = 1e-6, n_atoms: int = 1, inner_iters: int = 200,
                 bisection_iters: int = 30, oracle: str = "auto", time_limit=None,
-                progress: bool = True, seed=None, *, warm_start=None,
+                progress: bool = True, seed=None, warm_start=None,
                 oracle_time_limit: float | None = None,
                 oracle_budget: int | None = None, loss=None) -> SolveResult:
     """Frank-Wolfe for the epigraph form (14) of the convex program (12): Algorithm 1.
@@ -312,6 +287,8 @@ def frank_wolfe(X, Y, beta, t=None, variant: str = "fully_corrective", max_iters
         The training loss (default squared); other losses need ``variant="fully_corrective"``
         and ``t=None``.
 
+    All arguments after ``(X, Y, beta)`` are keyword-only.
+
     Returns
     -------
     SolveResult
@@ -331,19 +308,18 @@ def frank_wolfe(X, Y, beta, t=None, variant: str = "fully_corrective", max_iters
                                   warm_start=warm_start, progress=progress, seed=seed,
                                   oracle_time_limit=oracle_time_limit)
     X, Y, beta = _check_problem(X, Y, beta)
-    tol = _positive(tol, "tol")
     if max_iters is None:
         max_iters = 500 if variant == "fully_corrective" else 20000
-    max_iters = _positive(max_iters, "max_iters", integer=True)
-    n_atoms = _positive(n_atoms, "n_atoms", integer=True)
+    opt = driver_options(tol=tol, max_iters=max_iters, n_cuts=n_atoms, time_limit=time_limit,
+                         oracle=oracle, oracle_time_limit=oracle_time_limit,
+                         oracle_budget=oracle_budget)
+    tol, max_iters, n_atoms, time_limit = opt.tol, opt.max_iters, opt.n_cuts, opt.time_limit
+    oracle, oracle_time_limit, oracle_budget = (opt.oracle, opt.oracle_time_limit,
+                                                opt.oracle_budget)
     inner_iters = _positive(inner_iters, "inner_iters", integer=True)
     bisection_iters = _positive(bisection_iters, "bisection_iters", integer=True)
     if t is not None:
         t = _positive(t, "t")
-    if time_limit is not None:
-        time_limit = _positive(time_limit, "time_limit")
-    oracle_time_limit, oracle_budget = _oracle_limits(oracle_time_limit, oracle_budget)
-    oracle = check_choice(oracle, ("auto", "exact", "heuristic"), "oracle")
     warm_net = _warm_network(warm_start, X, Y)
     method = f"frank_wolfe[{variant}]"
     if not np.any(Y):

@@ -105,8 +105,8 @@ def loss_dual_bound(loss, Z, Y, beta: float, omega_upper: float) -> tuple[float,
     return float(lower), float(s)
 
 
-def certify_loss(net, X, Y, beta, loss, oracle: str = "auto", tol: float = 1e-6,
-                 seed=None, *, oracle_time_limit: float | None = None,
+def certify_loss(net, X, Y, beta, loss, *, oracle: str = "auto", tol: float = 1e-6,
+                 seed=None, oracle_time_limit: float | None = None,
                  oracle_budget: int | None = None) -> SolveResult:
     """Upper bound (the network's objective with ``loss``) and a dual lower bound (79).
 

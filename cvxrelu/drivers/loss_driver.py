@@ -31,110 +31,21 @@ import time
 
 import numpy as np
 
-from .._validate import as_beta, as_data, as_positive, as_targets, check_choice
+from .._validate import as_beta, as_data, as_targets
 from ..errors import InvalidInputError, UnsupportedError
 from ..networks.network import ReLUNetwork
 from ..geometry.oracle import DualOracle
+from .columns import Columns, DenseFeatures
+from .engine import Progress
 from .group_lasso import _single_thread
 from .loss_certificate import check_bounds, loss_dual_bound
 from .loss_master import solve_loss_master
+from .options import driver_options
 from .result import IterationRecord, SolveResult, final_status
 
 __all__ = ["loss_cutting_plane"]
 
 logger = logging.getLogger("cvxrelu")
-
-
-_positive = as_positive  # one check for every driver argument (cvxrelu._validate)
-
-
-class _Bar:
-    """A tqdm bar with the bounds as postfix when enabled; DEBUG log lines otherwise."""
-
-    def __init__(self, enabled: bool, desc: str):
-        self.bar, self.desc = None, desc
-        if enabled:
-            try:
-                from tqdm.auto import tqdm
-
-                self.bar = tqdm(desc=desc, leave=False)
-            except ImportError:  # pragma: no cover
-                self.bar = None
-
-    def update(self, rec: IterationRecord):
-        rel = rec.gap / max(abs(rec.upper), 1e-300)
-        if self.bar is not None:
-            self.bar.update(1)
-            self.bar.set_postfix(upper=f"{rec.upper:.8g}", lower=f"{rec.lower:.8g}",
-                                 gap=f"{rel:.1e}", refresh=False)
-        logger.debug("%s it %d: upper %.10g lower %.10g rel gap %.2e (%d columns, %.3fs)",
-                     self.desc, rec.iteration, rec.upper, rec.lower, rel, rec.n_neurons,
-                     rec.time)
-
-    def close(self):
-        if self.bar is not None:
-            self.bar.close()
-
-
-class _LossColumns:
-    """Collected unit directions (reduced space), their features A = (Xr U)_+ and V."""
-
-    def __init__(self, Xr: np.ndarray, c: int):
-        self.Xr = Xr
-        self.U = np.zeros((Xr.shape[1], 0))
-        self.A = np.zeros((Xr.shape[0], 0))
-        self.V = np.zeros((0, c))
-        self.zero_age = np.zeros(0, dtype=int)
-
-    @property
-    def K(self) -> int:
-        return self.U.shape[1]
-
-    def add(self, Unew: np.ndarray, Vnew=None) -> int:
-        """Append new unit directions (columns of Unew) with a nonzero feature; return count."""
-        added, vrows = [], []
-        for j in range(Unew.shape[1]):
-            nu = np.linalg.norm(Unew[:, j])
-            if nu == 0:
-                continue
-            u = Unew[:, j] / nu
-            if self.K and np.max(self.U.T @ u) > 1 - 1e-13:
-                continue
-            if any(float(u @ w) > 1 - 1e-13 for w in added):
-                continue
-            a = np.maximum(self.Xr @ u, 0.0)
-            if not np.any(a > 0):
-                continue
-            added.append(u)
-            vrows.append(np.zeros(self.V.shape[1]) if Vnew is None else Vnew[j] * nu)
-        if not added:
-            return 0
-        Un = np.column_stack(added)
-        self.U = np.hstack([self.U, Un])
-        self.A = np.hstack([self.A, np.maximum(self.Xr @ Un, 0.0)])
-        self.V = np.vstack([self.V, np.array(vrows)])
-        self.zero_age = np.concatenate([self.zero_age, np.zeros(len(added), dtype=int)])
-        return len(added)
-
-    def screen(self, Z: np.ndarray, beta: float, max_age: int = 2, slack: float = 0.9):
-        """Drop columns with v_k = 0 for ``max_age`` masters whose cut is clearly inactive
-        (‖Zᵀa_k‖ < slack·β); the oracle can bring them back."""
-        if self.K == 0:
-            return
-        zero = ~np.any(self.V != 0.0, axis=1)
-        self.zero_age = np.where(zero, self.zero_age + 1, 0)
-        act = np.linalg.norm(self.A.T @ Z, axis=1)
-        drop = zero & (self.zero_age >= max_age) & (act < slack * beta)
-        if np.any(drop):
-            keep = ~drop
-            self.U, self.A = self.U[:, keep], self.A[:, keep]
-            self.V, self.zero_age = self.V[keep], self.zero_age[keep]
-
-    def network(self, basis: np.ndarray, V: np.ndarray, U: np.ndarray) -> ReLUNetwork:
-        nv = np.linalg.norm(V, axis=1)
-        keep = nv > 0
-        s = np.sqrt(nv[keep])
-        return ReLUNetwork(basis @ (U[:, keep] * s), V[keep] / s[:, None])
 
 
 def _warm_columns(warm_start, basis, d, c):
@@ -149,7 +60,7 @@ def _warm_columns(warm_start, basis, d, c):
     Ur = basis.T @ net.W1  # X u = Xr (basisᵀ u) for u in any direction
     nu = np.linalg.norm(Ur, axis=0)
     keep = nu > 0
-    # (Xr ū)_+ ‖u_r‖ v = (X u)_+ v with ū = u_r/‖u_r‖; _LossColumns.add multiplies by ‖u_r‖
+    # (Xr ū)_+ ‖u_r‖ v = (X u)_+ v with ū = u_r/‖u_r‖; Columns.add multiplies by ‖u_r‖
     return Ur[:, keep], net.W2[keep]
 
 
@@ -231,25 +142,20 @@ def loss_cutting_plane(X, Y, beta, *, loss, tol: float = 1e-6, max_iters: int = 
     Yp = as_targets(lo.prepare_targets(Y), n)
     c = Yp.shape[1]
     beta = as_beta(beta)
-    tol = _positive(tol, "tol")
-    max_iters = _positive(max_iters, "max_iters", integer=True)
-    n_cuts = _positive(n_cuts, "n_cuts", integer=True)
-    if time_limit is not None:
-        time_limit = _positive(time_limit, "time_limit")
-    oracle = check_choice(oracle, ("auto", "exact", "heuristic"), "oracle")
+    opt = driver_options(tol=tol, max_iters=max_iters, n_cuts=n_cuts, time_limit=time_limit,
+                         oracle=oracle, oracle_time_limit=oracle_time_limit)
     with _single_thread():
-        orc = DualOracle(X, method=oracle, seed=seed)
-        if oracle_time_limit is not None:
-            oracle_time_limit = _positive(oracle_time_limit, "oracle_time_limit")
-        return _column_generation(X, Yp, beta, lo, orc, tol, max_iters, time_limit, n_cuts,
-                                  warm_start, progress, t0, oracle_time_limit)
+        orc = DualOracle(X, method=opt.oracle, seed=seed)
+        return _column_generation(X, Yp, beta, lo, orc, opt.tol, opt.max_iters,
+                                  opt.time_limit, opt.n_cuts, warm_start, progress, t0,
+                                  opt.oracle_time_limit)
 
 
 def _column_generation(X, Yp, beta, lo, orc, tol, max_iters, time_limit, n_cuts, warm_start,
                        progress, t0, oracle_time_limit):
     n, d = X.shape
     c = Yp.shape[1]
-    cols = _LossColumns(orc.Xr, c)
+    cols = Columns(DenseFeatures(orc.Xr), Yp, beta, keep_features=True)
     if warm_start is not None:
         Uw, Vw = _warm_columns(warm_start, orc.basis, d, c)
         cols.add(Uw, Vw)
@@ -261,7 +167,7 @@ def _column_generation(X, Yp, beta, lo, orc, tol, max_iters, time_limit, n_cuts,
     mu_floor = None if smooth else 1e-9 * max(1.0, float(np.abs(Yp).max()))
     master_loss = lo if smooth else lo.smoothed(mu)
     master_tol = 1e-4
-    bar = _Bar(progress, f"loss_cutting_plane[{lo.name}]")
+    bar = Progress(progress, f"loss_cutting_plane[{lo.name}]")
     history = []
     best_upper, best_lower = np.inf, -np.inf
     best_V, best_U, best_Z = cols.V.copy(), cols.U.copy(), None
@@ -341,9 +247,11 @@ def _column_generation(X, Yp, beta, lo, orc, tol, max_iters, time_limit, n_cuts,
                                 time_limit=remaining,
                                 max_iter=0 if it == max_iters else 20000 if smooth else 3000)
         cols.V = sol.V
-        cols.screen(lo.into_domain(master_loss.dual_point(cols.A @ cols.V, Yp), Yp), beta)
+        Zd = lo.into_domain(master_loss.dual_point(cols.A @ cols.V, Yp), Yp)
+        cols.screen(cols.cut_values(Zd), max_age=2, slack=0.9)
     bar.close()
-    network = cols.network(orc.basis, best_V, best_U)
+    W1, W2 = cols.balanced(best_V, best_U)
+    network = ReLUNetwork(orc.basis @ W1, W2)
     upper = network.objective(X, Yp, beta, lo)  # the reported value is the network's own
     rel = (upper - best_lower) / max(abs(upper), 1e-300)
     final_bound = None

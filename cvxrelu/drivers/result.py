@@ -43,7 +43,11 @@ class Status(str, Enum):
     ``OPTIMAL`` ("optimal")
         Certified relative gap (upper − lower)/|upper| ≤ tol.
     ``GAP`` ("gap")
-        :func:`~cvxrelu.certify`: a certified lower bound, but the gap exceeds tol.
+        A certified lower bound, but the certified gap exceeds tol: :func:`~cvxrelu.certify`,
+        or a driver whose iterations found no violated direction while the certified bound
+        ω̄ at the end leaves a gap above tol (ω̄ loose, or the heuristic oracle missed a
+        direction that the certified search did not find either). Raise
+        ``oracle_time_limit`` / ``oracle_budget`` to tighten ω̄.
     ``MAX_ITERS`` ("max_iters"), ``TIME_LIMIT`` ("time_limit")
         The iteration or time budget ran out before the certified gap reached tol.
     ``STALLED`` ("stalled")
@@ -52,13 +56,13 @@ class Status(str, Enum):
     ``T_SOLVED`` ("t_solved")
         Frank-Wolfe with a fixed budget t: the epigraph sub-problem (14) is solved.
     ``NOT_CERTIFIED`` ("not_certified")
-        The iterations' (heuristic) oracle found no violated direction, but the certified
-        bound ω̄ at the end leaves a gap above tol: either the network is optimal and ω̄ is
-        loose, or the heuristic missed a direction. Raise ``oracle_time_limit`` /
-        ``oracle_budget`` to tighten ω̄.
+        :func:`final_status` without a certified lower bound (no driver returns it: every
+        driver ends with a certified ω̄).
     ``ORACLE_FAILED`` ("oracle_failed")
-        The heuristic oracle's lower value lay above an upper bound (a negative gap), so it
-        missed the most violated direction; that value was discarded.
+        The certified search at the end found a violated direction (ω_lo > β: the network is
+        provably not optimal and the iterations' heuristic oracle missed it) and no budget
+        (iterations, time) was left to use it. A heuristic value above an upper bound alone
+        is discarded and never decides the status.
     """
 
     OPTIMAL = "optimal"
@@ -281,8 +285,21 @@ def _rel(upper: float, lower: float) -> float:
 
 def conclude(oracle, Z, Y, beta, *, upper, certified_lower=-np.inf, heuristic_lower=None,
              stop_status, tol, time_left=None, oracle_time_limit=None, oracle_budget=None,
-             warm=None, evaluated_exactly=False, precomputed=None):
+             warm=None, evaluated_exactly=False, precomputed=None, budget_exhausted=False):
     """The final certificate of a driver: one call of ``oracle.bound`` at the residual Z.
+
+    The status is decided by the *certified* gap (issue 13, item 3):
+
+    * ``OPTIMAL`` — certified relative gap ≤ tol;
+    * ``ORACLE_FAILED`` — the certified search found a violated direction (ω_lo > β: the
+      network is provably not optimal, the iterations' heuristic missed it) and the run had
+      no budget left to use it (``budget_exhausted``);
+    * ``GAP`` — the iterations found no violated direction (``stop_status`` OPTIMAL) but the
+      certified gap exceeds tol (ω̄ loose, or a direction missed);
+    * otherwise ``stop_status`` (``MAX_ITERS``, ``TIME_LIMIT``, ``STALLED``, ``T_SOLVED``).
+
+    A heuristic value above ``upper`` alone never decides the status (it is no bound); it is
+    only mentioned in the message.
 
     Parameters
     ----------
@@ -294,8 +311,8 @@ def conclude(oracle, Z, Y, beta, *, upper, certified_lower=-np.inf, heuristic_lo
     certified_lower : float
         Best lower bound already certified during the iterations (exact oracle), or −inf.
     heuristic_lower : float, optional
-        Best value the heuristic oracle produced (never a bound); only used to detect an
-        oracle failure (a value above ``upper``).
+        Best value the heuristic oracle produced (never a bound); reported in the message
+        when it lay above ``upper``.
     stop_status : Status
         Why the iterations stopped. ``OPTIMAL`` here means "the iterations' gap closed".
     time_left : float, optional
@@ -306,6 +323,8 @@ def conclude(oracle, Z, Y, beta, *, upper, certified_lower=-np.inf, heuristic_lo
         ``certified_lower``): the call is skipped.
     precomputed : OracleBound, optional
         ``oracle.bound(Z)`` already computed by the driver at this Z: used instead of a call.
+    budget_exhausted : bool
+        The run stopped because an iteration, time or refinement budget ran out.
 
     Returns
     -------
@@ -329,23 +348,30 @@ def conclude(oracle, Z, Y, beta, *, upper, certified_lower=-np.inf, heuristic_lo
                                    f"{ob.upper!r}; please report this.")
         lower = max(lower, scaled_dual_bound(Z, Y, beta, ob.upper)[0])
     rel = _rel(upper, lower)
-    fail = (heuristic_lower is not None and np.isfinite(heuristic_lower)
-            and heuristic_lower > upper + _ROUNDING * 10 * max(abs(upper), 1e-300))
     if rel <= tol:
         return lower, Status.OPTIMAL, "", ob
-    if fail:
-        msg = (f"the heuristic dual oracle failed to find the most violated direction: its "
-               f"value {heuristic_lower:.10g} lay above the network's objective "
-               f"{upper:.10g} (a negative gap), so it was discarded; the certified relative "
-               f"gap is {rel:.3e}. Pass warm_start= (e.g. an SGD network) or raise "
-               "oracle_time_limit / oracle_budget.")
+    missed = (ob is not None and not getattr(oracle, "exact", False)
+              and ob.lower > beta * (1 + 1e-9))
+    heur_note = ""
+    if (heuristic_lower is not None and np.isfinite(heuristic_lower)
+            and heuristic_lower > upper + _ROUNDING * 10 * max(abs(upper), 1e-300)):
+        heur_note = (f" (a heuristic value {heuristic_lower:.10g} lay above the network's "
+                     f"objective {upper:.10g} during the iterations and was discarded)")
+    if missed and budget_exhausted:
+        msg = (f"the heuristic dual oracle failed to find the most violated direction: the "
+               f"certified search found ω = {ob.lower:.10g} > β = {beta:.6g}{heur_note}, and "
+               f"no budget was left to use it; the certified relative gap is {rel:.3e}. "
+               "Raise max_iters / time_limit, pass warm_start= (e.g. an SGD network) or "
+               "raise oracle_time_limit / oracle_budget.")
         return lower, Status.ORACLE_FAILED, msg, ob
     if stop_status == Status.OPTIMAL:
         msg = (f"the iterations' oracle found no violated direction, but the certified bound "
                f"ω̄ = {ob.upper if ob is not None else float('nan'):.6g} leaves a relative gap "
-               f"of {rel:.3e} > tol = {tol:g}; raise oracle_time_limit / oracle_budget.")
-        return lower, Status.NOT_CERTIFIED, msg, ob
+               f"of {rel:.3e} > tol = {tol:g}{heur_note}; raise oracle_time_limit / "
+               "oracle_budget.")
+        return lower, Status.GAP, msg, ob
     msgs = {Status.MAX_ITERS: "max_iters reached", Status.TIME_LIMIT: "time_limit reached",
             Status.STALLED: "no progress", Status.T_SOLVED: "the budget-t sub-problem is solved"}
-    msg = f"{msgs.get(stop_status, str(stop_status))}; certified relative gap {rel:.3e}."
+    msg = (f"{msgs.get(stop_status, str(stop_status))}; certified relative gap "
+           f"{rel:.3e}{heur_note}.")
     return lower, Status(str(stop_status)), msg, ob
