@@ -125,7 +125,7 @@ class _ConvexReLUBase(BaseEstimator):
     _losses: tuple = ("squared",)
 
     def __init__(self, alpha=1e-2, *, beta=None, loss="squared", tol=1e-2, max_iter=None,
-                 time_limit=None, n_cuts=None, oracle_time_limit=0.5, warm_start=False,
+                 time_limit=None, n_cuts=None, oracle_time_limit=0.5, oracle_budget=None, warm_start=False,
                  init="auto", init_neurons=50, init_max_iter=300, fit_intercept=True,
                  random_state=None):
         self.alpha = alpha
@@ -136,6 +136,7 @@ class _ConvexReLUBase(BaseEstimator):
         self.time_limit = time_limit
         self.n_cuts = n_cuts
         self.oracle_time_limit = oracle_time_limit
+        self.oracle_budget = oracle_budget
         self.warm_start = warm_start
         self.init = init
         self.init_neurons = init_neurons
@@ -160,9 +161,9 @@ class _ConvexReLUBase(BaseEstimator):
                     f"{name} must be a positive number{' or None' if name != 'tol' else ''}"
                     f"; got {v!r}.")
         check_choice(self.init, ("auto", "local", None), "init")
-        for name in ("max_iter", "n_cuts", "init_neurons", "init_max_iter"):
+        for name in ("max_iter", "n_cuts", "init_neurons", "init_max_iter", "oracle_budget"):
             v = getattr(self, name)
-            if name in ("n_cuts", "max_iter") and v is None:
+            if name in ("n_cuts", "max_iter", "oracle_budget") and v is None:
                 continue
             if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
                 raise InvalidInputError(f"{name} must be a positive integer; got {v!r}.")
@@ -223,7 +224,8 @@ class _ConvexReLUBase(BaseEstimator):
         res = _fit_driver(Xa, Y, beta, loss, warm, tol=float(self.tol),
                           max_iters=int(max_iters), time_limit=self.time_limit,
                           n_cuts=self.n_cuts, seed=seed,
-                          oracle_time_limit=self.oracle_time_limit)
+                          oracle_time_limit=self.oracle_time_limit,
+                          oracle_budget=self.oracle_budget)
         self.beta_ = beta
         self.certificate_ = res
         self.network_ = res.network
@@ -269,6 +271,11 @@ _COMMON_PARAMS = """
         Seconds the final certificate's oracle may spend (the certified ω̄ of
         ``DualOracle.bound``; for rank ≥ 4 a branch and bound that stops with a valid but
         looser bound). None: what is left of ``time_limit``.
+    oracle_budget : int or None, default None
+        Branch-and-bound nodes each certified ω̄ may use (the refinements during the fit and
+        the final certificate). The network depends on the refinements' cuts, so with a time
+        limit that binds (a loaded machine) two seeded fits can differ; a node budget small
+        enough to bind before ``oracle_time_limit`` makes seeded fits reproducible.
     init : {"auto", "local", None}, default "auto"
         Warm start of the driver by a local minimizer of the nonconvex objective (5) (same
         loss, same β): L-BFGS on ``init_neurons`` neurons from a random start,
@@ -440,12 +447,13 @@ class ConvexReLUClassifier(ClassifierMixin, _ConvexReLUBase):
     _losses = ("cross_entropy", "squared")
 
     def __init__(self, alpha=1e-2, *, beta=None, loss=_CLASSIFIER_LOSS, tol=1e-2, max_iter=None,
-                 time_limit=None, n_cuts=None, oracle_time_limit=0.5, warm_start=False,
+                 time_limit=None, n_cuts=None, oracle_time_limit=0.5, oracle_budget=None, warm_start=False,
                  init="auto", init_neurons=50, init_max_iter=300, fit_intercept=True,
                  random_state=None):
         super().__init__(alpha, beta=beta, loss=loss, tol=tol, max_iter=max_iter,
                          time_limit=time_limit, n_cuts=n_cuts,
-                         oracle_time_limit=oracle_time_limit, warm_start=warm_start,
+                         oracle_time_limit=oracle_time_limit, oracle_budget=oracle_budget,
+                         warm_start=warm_start,
                          init=init, init_neurons=init_neurons, init_max_iter=init_max_iter,
                          fit_intercept=fit_intercept, random_state=random_state)
 
@@ -578,7 +586,7 @@ class _CVMixin:
 
     def _base_estimator(self):
         params = {k: getattr(self, k) for k in ("loss", "tol", "max_iter", "time_limit",
-                                                "n_cuts", "oracle_time_limit", "init",
+                                                "n_cuts", "oracle_time_limit", "oracle_budget", "init",
                                                 "init_neurons", "init_max_iter",
                                                 "fit_intercept", "random_state")}
         return self._base(**params)
@@ -597,7 +605,9 @@ _CV_PARAMS = """
     n_jobs : int, optional
         Folds fitted in parallel by joblib (``with joblib.parallel_backend("dask")`` or
         ``"ray"`` where installed to use a cluster).
-    loss, tol, max_iter, time_limit, n_cuts, oracle_time_limit, fit_intercept, random_state :
+    loss, tol, max_iter, time_limit, n_cuts, oracle_time_limit, oracle_budget :
+        As for the underlying estimator.
+    init, init_neurons, init_max_iter, fit_intercept, random_state :
         As for the underlying estimator.
 
     Attributes
@@ -635,7 +645,7 @@ class ConvexReLURegressorCV(_CVMixin, ConvexReLURegressor):
 
     def __init__(self, alphas=None, *, n_alphas=8, alpha_min=1e-3, cv=5, scoring=None,
                  n_jobs=None, loss="squared", tol=1e-2, max_iter=None, time_limit=None,
-                 n_cuts=None, oracle_time_limit=0.5, init="auto", init_neurons=50,
+                 n_cuts=None, oracle_time_limit=0.5, oracle_budget=None, init="auto", init_neurons=50,
                  init_max_iter=300, fit_intercept=True, random_state=None):
         self.alphas = alphas
         self.n_alphas = n_alphas
@@ -649,6 +659,7 @@ class ConvexReLURegressorCV(_CVMixin, ConvexReLURegressor):
         self.time_limit = time_limit
         self.n_cuts = n_cuts
         self.oracle_time_limit = oracle_time_limit
+        self.oracle_budget = oracle_budget
         self.init = init
         self.init_neurons = init_neurons
         self.init_max_iter = init_max_iter
@@ -675,7 +686,7 @@ class ConvexReLUClassifierCV(_CVMixin, ConvexReLUClassifier):
 
     def __init__(self, alphas=None, *, n_alphas=8, alpha_min=1e-3, cv=5, scoring=None,
                  n_jobs=None, loss=_CLASSIFIER_LOSS, tol=1e-2, max_iter=None, time_limit=None,
-                 n_cuts=None, oracle_time_limit=0.5, init="auto", init_neurons=50,
+                 n_cuts=None, oracle_time_limit=0.5, oracle_budget=None, init="auto", init_neurons=50,
                  init_max_iter=300, fit_intercept=True, random_state=None):
         self.alphas = alphas
         self.n_alphas = n_alphas
@@ -689,6 +700,7 @@ class ConvexReLUClassifierCV(_CVMixin, ConvexReLUClassifier):
         self.time_limit = time_limit
         self.n_cuts = n_cuts
         self.oracle_time_limit = oracle_time_limit
+        self.oracle_budget = oracle_budget
         self.init = init
         self.init_neurons = init_neurons
         self.init_max_iter = init_max_iter

@@ -274,14 +274,15 @@ def _driver_accepts(driver, name: str) -> bool:
 
 
 def _fit_driver(X, Y, beta, loss="squared", warm_start=None, *, tol=1e-4, max_iters=200,
-                time_limit=None, n_cuts=None, seed=None, oracle_time_limit=None):
+                time_limit=None, n_cuts=None, seed=None, oracle_time_limit=None,
+                oracle_budget=None):
     """One call of the column-generation driver for ``loss``; returns its SolveResult.
 
     The single switch point between :func:`cvxrelu.cutting_plane` (squared loss) and the
     general-loss driver ``cvxrelu.drivers.loss_driver.loss_cutting_plane``; used by the
     estimators and by the driver path. ``warm_start`` (a ReLUNetwork) seeds the master with
     its neurons, so the result is never worse than it; ``oracle_time_limit`` caps the final
-    certificate's oracle (both passed when the driver supports them).
+    certificate's oracle and ``oracle_budget`` its nodes (passed when the driver supports them).
     """
     loss = get_loss(loss)
     if isinstance(loss, SquaredLoss):
@@ -304,6 +305,8 @@ def _fit_driver(X, Y, beta, loss="squared", warm_start=None, *, tol=1e-4, max_it
         kw["warm_start"] = warm_start
     if oracle_time_limit is not None and _driver_accepts(driver, "oracle_time_limit"):
         kw["oracle_time_limit"] = oracle_time_limit
+    if oracle_budget is not None and _driver_accepts(driver, "oracle_budget"):
+        kw["oracle_budget"] = oracle_budget
     return driver(X, Y, beta, **kw)
 
 
