@@ -215,3 +215,118 @@ def test_dual_oracle_input_errors():
         DualOracle(np.zeros(3))
     with pytest.raises(InvalidInputError, match="method"):
         DualOracle(np.eye(3), method="fast")
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_top_arcs_matches_arc_values(seed):
+    """The transcendental-free closed form of _Circle.top_arcs equals the angle formula of
+    arc_values (independent code path) on the m best arcs, including data with few rows
+    (arcs longer than π/2) and duplicated rows (zero-length arcs)."""
+    from cvxrelu.geometry.oracle import _Circle
+
+    rng = np.random.default_rng(100 + seed)
+    n = [2, 3, 50, 2000][seed]
+    X = rng.standard_normal((n, 2))
+    if n > 3:
+        X[n // 2:n // 2 + 5] = X[:5]  # duplicated rows: events at equal angles
+    Z = rng.standard_normal((n, 3))
+    circle = _Circle(X)
+    val, theta = circle.arc_values(Z[circle.keep])
+    m = min(16, val.size)
+    top_v, top_t = circle.top_arcs(Z[circle.keep], m)
+    ref = np.sort(val)[::-1][:m]
+    assert np.allclose(top_v, ref, rtol=1e-12, atol=1e-12 * ref[0])
+    # each returned angle attains its value (‖Zᵀ(Xu)_+‖² at u = (cos θ, sin θ))
+    U = np.vstack([np.cos(top_t), np.sin(top_t)])
+    att = np.linalg.norm(Z.T @ np.maximum(X @ U, 0.0), axis=0) ** 2
+    assert np.allclose(att, top_v, rtol=1e-9, atol=1e-12 * ref[0])
+
+
+def _rank3_data(n, seed, c=3):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, 3))
+    Z = rng.standard_normal((n, c))
+    return X, Z
+
+
+def test_rank3_auto_with_many_rows_is_a_labelled_heuristic():
+    """Above RANK3_EXACT_ROWS rows, method='auto' is the ascent per call (exact False): its
+    values are attained and never above the exact search's ω (independent path:
+    method='exact'); bound() still pins ω down exactly."""
+    from cvxrelu.geometry.oracle import RANK3_EXACT_ROWS
+
+    X, Z = _rank3_data(RANK3_EXACT_ROWS + 20, 7)
+    heur = DualOracle(X, seed=0)
+    exact = DualOracle(X, method="exact", seed=0)
+    assert not heur.exact and exact.exact
+    assert DualOracle(X[:RANK3_EXACT_ROWS]).exact
+    ref = exact(Z)
+    res = heur(Z, n_candidates=4)
+    att = np.linalg.norm(Z.T @ np.maximum(X @ res.directions, 0.0), axis=0)
+    assert np.allclose(att, res.values, rtol=1e-12)
+    assert res.value <= ref.value * (1 + 1e-12)
+    assert res.value >= 0.5 * ref.value  # a real search, not a placeholder
+    b = heur.bound(Z)
+    assert b.exact and b.lower <= ref.value * (1 + 1e-12) <= b.upper * (1 + 1e-12)
+    assert b.upper - b.lower <= 1e-8 * b.upper
+
+
+def test_rank3_heuristic_falls_back_to_the_complete_search():
+    """When nothing found beats the given directions (here: the global maximizer itself
+    and a worse one), the complete search runs inside the call: ω is returned."""
+    from cvxrelu.geometry.oracle import RANK3_EXACT_ROWS
+
+    X, Z = _rank3_data(RANK3_EXACT_ROWS + 40, 11)
+    orc = DualOracle(X, seed=1)
+    ref = DualOracle(X, method="exact", seed=0)(Z)
+    warm = np.column_stack([ref.direction, -ref.direction])
+    vals, Ur = orc.reduced(Z, 4, orc.basis.T @ warm)
+    assert not orc.exact
+    assert abs(vals[0] - ref.value) <= 1e-10 * ref.value
+
+
+@pytest.mark.parametrize("d,n", [(2, 80), (3, 60)])
+def test_exact_oracle_cuts_are_separated(d, n):
+    """The (at most k) cuts of one exact call are pairwise separated (uᵀw < 1 − 1e-3) and
+    the first one attains ω (brute force over the circle for d = 2, the branch and bound's bracket
+    for d = 3)."""
+    rng = np.random.default_rng(3 + d)
+    X = rng.standard_normal((n, d))
+    Z = rng.standard_normal((n, 2))
+    orc = DualOracle(X, seed=0)
+    res = orc(Z, n_candidates=8)
+    assert res.exact and res.directions.shape[1] >= 1
+    G = res.directions.T @ res.directions
+    np.fill_diagonal(G, -1.0)
+    assert G.max() < 1 - 1e-3
+    if d == 2:
+        ref = _oracle_brute_d2(X, Z)
+        assert ref <= res.value + 1e-12
+        assert res.value - ref <= 4 * np.linalg.norm(X) * np.linalg.norm(Z) * 2 * np.pi / 4e5
+    else:
+        b = orc.bound(Z)
+        assert b.lower * (1 - 1e-10) <= res.value <= b.upper * (1 + 1e-12)
+
+
+@pytest.mark.slow
+def test_cutting_plane_rank3_many_rows_ascent_path_is_certified():
+    """Rank-3 data above RANK3_EXACT_ROWS: the driver runs the ascent per iteration and
+    certifies with bound(). Independent reference: the same problem with the exact oracle
+    per call (oracle='exact'); each run's certified lower bound lies below the other's
+    network objective, and both reach the 1e-6 certified gap."""
+    import cvxrelu as cr
+    from cvxrelu.geometry.oracle import RANK3_EXACT_ROWS
+
+    rng = np.random.default_rng(0)
+    n = RANK3_EXACT_ROWS + 100
+    X = rng.standard_normal((n, 3))
+    Y = np.maximum(X @ rng.standard_normal((3, 6)), 0.0) @ rng.standard_normal((6, 2))
+    Y += 0.1 * rng.standard_normal(Y.shape)
+    fast = cr.cutting_plane(X, Y, 1.0, tol=1e-6, progress=False, seed=0)
+    ref = cr.cutting_plane(X, Y, 1.0, tol=1e-6, progress=False, seed=0, oracle="exact")
+    assert not fast.exact_oracle and ref.exact_oracle
+    for res in (fast, ref):
+        assert res.status.value == "optimal" and res.certified
+        assert res.certified_rel_gap <= 1e-6
+    assert fast.lower <= ref.upper * (1 + 1e-12) and ref.lower <= fast.upper * (1 + 1e-12)
+    assert np.isclose(fast.network.objective(X, Y, 1.0), fast.upper, rtol=1e-9)
