@@ -309,8 +309,9 @@ def cutting_plane(X, Y, beta, *, method: str = "kelley", tol: float = 1e-6,
     n_cuts : int, optional
         Cuts added per round (distinct cells, best first). Default 8 for Kelley, 4 for ACCPM.
     oracle : {"auto", "exact", "heuristic"}
-        Oracle of the iterations (:class:`~cvxrelu.geometry.oracle.DualOracle`); "auto" is exact for
-        rank(X) ≤ 3. The final certificate always uses the certified bound ω̄ of
+        Oracle of the iterations (:class:`~cvxrelu.geometry.oracle.DualOracle`); "auto" is exact per call for rank(X) ≤ 2 and for rank 3 up to
+        ``cvxrelu.geometry.oracle.RANK3_EXACT_ROWS`` (500) rows; above, an ascent per iteration
+        and the certified ``bound()``. The final certificate always uses the certified bound ω̄ of
         :meth:`~cvxrelu.geometry.oracle.DualOracle.bound`. With a heuristic iterations' oracle
         (rank ≥ 4), when the iterations find no violated direction, the driver asks
         ``oracle.bound`` (half of the time left): its violated directions (the best one and

@@ -268,7 +268,9 @@ def frank_wolfe(X, Y, beta, *, t=None, variant: str = "fully_corrective", max_it
     bisection_iters : int
         Bisection steps over t (variant "paper", t None).
     oracle : {"auto", "exact", "heuristic"}
-        The LMO of the iterations; "auto" is exact for rank(X) ≤ 3. The final certificate
+        The LMO of the iterations; "auto" is exact per call for rank(X) ≤ 2 and for rank 3 up to
+        ``cvxrelu.geometry.oracle.RANK3_EXACT_ROWS`` (500) rows; above, an ascent per iteration
+        and the certified ``bound()``. The final certificate
         always uses the certified bound ω̄ of :meth:`~cvxrelu.geometry.oracle.DualOracle.bound`.
     time_limit : float, optional
         Seconds for the whole run; what is left goes to the final certificate.

@@ -93,7 +93,9 @@ def loss_cutting_plane(X, Y, beta, *, loss, tol: float = 1e-6, max_iters: int = 
     n_cuts : int
         Columns added per round (the oracle's best distinct cells).
     oracle : {"auto", "exact", "heuristic"}
-        Dual oracle for the cuts; "auto" is exact for rank(X) ≤ 3, and then every
+        Dual oracle for the cuts; "auto" is exact per call for rank(X) ≤ 2 and for rank 3 up to
+        ``cvxrelu.geometry.oracle.RANK3_EXACT_ROWS`` (500) rows; above, an ascent per iteration
+        and the certified ``bound()``; and then every
         iteration's lower bound uses the exact ω(Z). Otherwise the iterations' lower bounds
         use the spectral bound ω̄ = ‖Z‖₂‖X‖₂ (certified, loose) and, at the end, one call of
         ``DualOracle.bound`` at the best network's dual point gives the final certified ω̄
