@@ -124,6 +124,10 @@ def run(X, Y, beta, time_limit, warm=None):
             "bound_nodes": None if ob is None else ob.nodes,
             "omega_bar": None if ob is None else ob.upper,
             "omega_lo": None if ob is None else ob.lower,
+            # distinct directions of the final certified call that violate ‖Zᵀ(Xu)_+‖ ≤ β
+            # (OracleBound.candidates: each one a cut the driver could add)
+            "violated_candidates": None if ob is None or ob.candidate_values is None
+            else int(np.sum(ob.candidate_values > beta * (1 + 1e-9))),
             "exact_oracle": res.exact_oracle, "message": res.message}
 
 
@@ -166,7 +170,7 @@ def main():
     print()
     print_table(rows, ["instance", "n", "r", "c", "run", "time_s", "cert_rel_gap", "status",
                        "upper", "lower", "heuristic_lower", "adam_objective", "bound_method",
-                       "bound_nodes", "iterations"])
+                       "bound_nodes", "violated_candidates", "iterations"])
     if not args.no_save:
         write_json("highrank_quick" if args.quick else "highrank",
                    {"time_limit": limit, "tol": 1e-6, "quick": args.quick, "rows": rows})

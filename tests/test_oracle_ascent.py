@@ -8,6 +8,7 @@ from its directions), never above the maximum, and find it from the standard sta
 import numpy as np
 import pytest
 
+from cvxrelu.geometry.oracle import DualOracle
 from cvxrelu.geometry.oracle_ascent import ascent_starts, projected_ascent
 
 
@@ -49,3 +50,45 @@ def test_warm_columns_are_starts(rng):
     w = np.array([[3.0], [0.0], [4.0]])
     U0 = ascent_starts(X, Z, rng, warm=w)
     np.testing.assert_allclose(U0[:, 0], w[:, 0] / 5.0, rtol=1e-15)
+
+
+# basin hopping and screened starts (values attained, never below the starts, never above the
+# certified ω̄ of DualOracle.bound; hopping never ends below the plain multi-start ascent)
+
+
+def _f(X, Z, U):
+    return np.linalg.norm(Z.T @ np.maximum(X @ U, 0.0), axis=0)
+
+
+@pytest.mark.parametrize("n,r,c,seed", [(40, 5, 2, 0), (80, 8, 3, 1), (60, 12, 1, 2)])
+def test_hopping_attained_monotone_and_below_certified_bound(n, r, c, seed):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, r))
+    Z = rng.standard_normal((n, c))
+    U0 = ascent_starts(X, Z, np.random.default_rng(0), n_random=16, n_rows=16)
+    f0 = _f(X, Z, U0)
+    f_plain, _ = projected_ascent(X, Z, U0, hops=0)
+    f, U = projected_ascent(X, Z, U0, hops=3, rng=1)
+    assert f.shape == f0.shape and U.shape == U0.shape
+    assert np.allclose(np.linalg.norm(U, axis=0), 1.0, rtol=1e-12)
+    assert np.allclose(_f(X, Z, U), f, rtol=1e-10)  # attained
+    assert np.all(f >= f0 * (1 - 1e-12))  # column-wise never below the start
+    assert f.max() >= f_plain.max() * (1 - 1e-12)  # hopping only adds
+    f2, U2 = projected_ascent(X, Z, U0, hops=3, rng=1)
+    assert np.array_equal(f, f2) and np.array_equal(U, U2)  # seeded: reproducible
+    if r <= 8:
+        b = DualOracle(X, seed=0).bound(Z, time_limit=2.0)  # anytime: valid when stopped
+        assert f.max() <= b.upper * (1 + 1e-12)
+
+
+def test_screened_random_starts_are_unit_and_better_than_unscreened():
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((50, 6))
+    Z = rng.standard_normal((50, 2))
+    kw = dict(n_random=32, n_rows=1, n_vertices=0)
+    U1 = ascent_starts(X, Z, np.random.default_rng(0), screen=1, **kw)
+    U64 = ascent_starts(X, Z, np.random.default_rng(0), screen=64, **kw)
+    assert U1.shape == U64.shape
+    assert np.allclose(np.linalg.norm(U64, axis=0), 1.0)
+    # the screened random block: the best 32 of 2048 draws beat 32 plain draws on average
+    assert _f(X, Z, U64[:, -32:]).mean() > _f(X, Z, U1[:, -32:]).mean()

@@ -311,3 +311,41 @@ def test_ascent_pruning_and_deadline_keep_attained_values():
     fp, _ = projected_ascent(X, Z, U0, prune=0.9)
     fd, _ = projected_ascent(X, Z, U0, deadline=0.0)
     assert fp.max() >= fd.max() * (1 - 1e-12)
+
+
+@pytest.mark.parametrize("r,c,seed", [(4, 1, 0), (5, 3, 1), (6, 2, 2)])
+def test_outputwise_node_bound_alone_is_valid(r, c, seed, monkeypatch):
+    """The third (output-wise, sign-aware) node bound on its own is ≥ f at sampled points of
+    every node (it is min-ed with the other two, so test_node_relaxation_bound_is_valid alone
+    would not see it being too low where it is not the smallest)."""
+    from cvxrelu.geometry.oracle_bnb import _Ctx, _Budget, _Level, _prepare
+
+    seen = []
+    orig = _Level._outputwise_bound
+
+    def spy(self, *a):
+        out = orig(self, *a)
+        seen.append(out)
+        return out
+
+    monkeypatch.setattr(_Level, "_outputwise_bound", spy)
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((40, r))
+    Z = rng.standard_normal((40, c))
+    Xh, Zt, slack = _prepare(X, Z)
+    lvl = _Level(Xh, Zt, _Ctx(tol=0.0, budget=_Budget(None, None), rng=rng, outputwise=True))
+    n_nodes = 60
+    axis = rng.integers(0, r, n_nodes)
+    half = 10.0 ** rng.uniform(-2.5, -0.3, (n_nodes, r))
+    C = rng.uniform(-1, 1, (n_nodes, r)) * (1 - half)
+    C[np.arange(n_nodes), axis] = rng.choice([-1.0, 1.0], n_nodes)
+    half[np.arange(n_nodes), axis] = 0.0
+    lvl.evaluate(C, half)
+    (ub3,) = seen
+    assert ub3.shape == (n_nodes,)
+    for i in range(n_nodes):
+        V = C[i] + half[i] * rng.uniform(-1, 1, (4000, r))
+        V[:2 ** r] = C[i] + half[i] * rng.choice([-1.0, 1.0], (2 ** r, r))
+        U = (V / np.linalg.norm(V, axis=1)[:, None]).T
+        f = np.linalg.norm(Z.T @ np.maximum(X @ U, 0.0), axis=0)
+        assert f.max() <= (ub3[i] + slack) * (1 + 1e-12) + 1e-12

@@ -243,6 +243,13 @@ class OracleBound:
         Sub-problems (cells, hyperplanes, branch-and-bound nodes) examined.
     method : str
         Which bound produced ``upper``.
+    candidates : ndarray, shape (d, k), optional
+        Distinct good unit directions met by the search (original space, pairwise inner
+        products < 1 − 1e-9), sorted by value, descending (``direction`` or a tie first). Each
+        one with ``candidate_values[j] > β`` is a violated constraint of the dual (11), i.e.
+        a cut for the cutting-plane master (App. A.5).
+    candidate_values : ndarray, shape (k,), optional
+        ‖Zᵀ(X u)_+‖ at the candidates (attained, each ≤ ω(Z) ≤ ``upper``).
     """
 
     lower: float
@@ -251,6 +258,8 @@ class OracleBound:
     exact: bool
     nodes: int = 0
     method: str = ""
+    candidates: np.ndarray | None = None
+    candidate_values: np.ndarray | None = None
 
 
 class _Circle:
@@ -519,7 +528,7 @@ class DualOracle:
         return OracleResult(float(vals[0]), U[:, 0], vals, U, self.exact)
 
     def bound(self, Z, time_limit=None, node_budget=None, tol: float = 1e-9,
-              warm=None) -> OracleBound:
+              warm=None, n_candidates: int = 16) -> OracleBound:
         """A certified bracket ω_lo ≤ ω(Z) ≤ ω̄ (see :class:`OracleBound`).
 
         The certificate of the dual (11) needs only ω̄: Z·min(1, β/ω̄) is dual feasible.
@@ -545,8 +554,15 @@ class DualOracle:
             Relative gap at which the search stops.
         warm : array-like, shape (d, k), optional
             Starting directions (e.g. the current neurons, a user network's first layer).
+        n_candidates : int
+            At most this many distinct directions in ``candidates`` (the best leaves of the
+            search and the ascent's local maxima; rank ≤ 2: the best arcs' maximizers).
         """
         Z = self._check_Z(Z)
+        if isinstance(n_candidates, bool) or not isinstance(n_candidates, (int, np.integer)) \
+                or n_candidates < 1:
+            raise InvalidInputError(f"n_candidates must be a positive integer; got "
+                                    f"{n_candidates!r}.")
         if time_limit is not None and not (float(time_limit) > 0):
             raise InvalidInputError(f"time_limit must be a positive number of seconds; got "
                                     f"{time_limit!r}.")
@@ -560,10 +576,11 @@ class DualOracle:
             warm = np.asarray(warm, dtype=float).reshape(self.X.shape[1], -1)
             warm_r = self.basis.T @ warm
         if self.rank <= 2:
-            res = self(Z, 1, warm)
+            res = self(Z, int(n_candidates), warm)
             lo = float(res.value)
             up = lo * (1 + 1e-12)
-            return OracleBound(lo, up, res.direction, True, 1, "exact")
+            return OracleBound(lo, up, res.direction, True, 1, "exact",
+                               res.directions, np.asarray(res.values, dtype=float))
         from .oracle_bnb import certified_max
 
         cm = certified_max(self.Xr, Z, tol=tol, time_limit=time_limit,
@@ -574,8 +591,12 @@ class DualOracle:
         if spec < cm.upper:
             method = "spectral"
         exact = up - cm.lower <= tol * max(up, 1e-300)
+        cand = cm.candidates if cm.candidates is not None else cm.direction[:, None]
+        cand = cand / np.maximum(np.linalg.norm(cand, axis=0), 1e-300)
+        cvals = self._values_reduced(Z, cand)
+        sel = _top_distinct(cvals, cand, int(n_candidates))
         return OracleBound(cm.lower, up, self.basis @ cm.direction, bool(exact), cm.nodes,
-                           method)
+                           method, self.basis @ cand[:, sel], cvals[sel])
 
     def reduced(self, Z: np.ndarray, k: int = 1, warm=None):
         """(values (k',), unit directions in the reduced space (r, k')), best first.

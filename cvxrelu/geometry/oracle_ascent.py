@@ -36,7 +36,8 @@ def _null_vectors(A: np.ndarray) -> np.ndarray:
 
 
 def ascent_starts(X: np.ndarray, Z: np.ndarray, rng, n_random: int = 64, n_rows: int = 256,
-                  warm=None, n_vertices: int = 2048, keep_vertices: int = 96) -> np.ndarray:
+                  warm=None, n_vertices: int = 2048, keep_vertices: int = 96,
+                  screen: int = 1, screen_flops: float = 4e7) -> np.ndarray:
     """Starting directions (columns, unit) for :func:`projected_ascent`.
 
     ``warm`` columns (e.g. the current neurons or a user network's first layer), the data
@@ -44,8 +45,16 @@ def ascent_starts(X: np.ndarray, Z: np.ndarray, rng, n_random: int = 64, n_rows:
     Xᵀ (Z_k)_+ per output k, ``n_random`` Gaussian directions, and the ``keep_vertices``
     best of ``n_vertices`` random vertices ±null(X_S) of the arrangement (S: r − 1 random
     rows) — maxima often sit on such low-dimensional faces.
+
+    With ``screen`` > 1 the random block is the ``n_random`` best of up to
+    ``screen · n_random`` Gaussian draws (capped at ``screen_flops`` flops). Off by default:
+    it raises the best value a little on flat objectives (teacher n = 80, d = 5: 1.0002β
+    against 1.0001β) but concentrates the starts near the maxima already known, and the
+    cutting-plane driver then gets fewer distinct cuts per round (breast cancer, 60 s cold:
+    96 neurons and objective 16.5 with it, 150 and 15.0 without).
     """
     n, r = X.shape
+    c = Z.shape[1]
     parts = []
     if warm is not None:
         W = np.asarray(warm, dtype=float).reshape(r, -1)
@@ -60,7 +69,16 @@ def ascent_starts(X: np.ndarray, Z: np.ndarray, rng, n_random: int = 64, n_rows:
     parts.append(-Ul)
     parts.append(X.T @ np.maximum(Z, 0.0))
     parts.append(X.T @ np.maximum(-Z, 0.0))
-    parts.append(rng.standard_normal((r, n_random)))
+    if n_random:
+        # screened random starts (screen > 1): the n_random best of up to screen·n_random
+        # Gaussian directions (one GEMM chain, ~screen_flops flops)
+        n_draw = int(min(screen * n_random, max(n_random, screen_flops // max(1, n * (r + c)))))
+        R = rng.standard_normal((r, n_draw))
+        if n_draw > n_random:
+            fr = np.linalg.norm(np.maximum(R.T @ X.T, 0.0) @ Z, axis=1) \
+                / np.linalg.norm(R, axis=0)
+            R = R[:, np.argpartition(-fr, n_random - 1)[:n_random]]
+        parts.append(R)
     n_vertices = min(n_vertices, max(128, 4_000_000 // max(n, 1)))  # O(n_vertices n) work
     if n_vertices and 2 <= r <= 12 and n >= r:
         S = rng.integers(0, n, (n_vertices, r - 1))  # a repeated row: still a null vector
@@ -76,8 +94,32 @@ def ascent_starts(X: np.ndarray, Z: np.ndarray, rng, n_random: int = 64, n_rows:
 
 def projected_ascent(X: np.ndarray, Z: np.ndarray, U0: np.ndarray, n_iter: int = 30,
                      rtol: float = 1e-10, jump: int = 8, prune: float = 0.0,
-                     prune_every: int = 4, keep_min: int = 16, deadline=None):
-    """Ascent on the unit sphere from every column of ``U0``; (values (s,), directions (r, s)).
+                     prune_every: int = 4, keep_min: int = 16, deadline=None,
+                     hops: int = 0, rng=None):
+    """Ascent on the unit sphere from every column of ``U0`` with basin hopping;
+    (values (s,), directions (r, s)).
+
+    After the ascent from the starts, ``hops`` rounds of *basin hopping*: the best distinct
+    end points are perturbed (Gaussian noise of norm ≈ 0.3, 0.1, 0.03 times a few copies
+    each), the ascent runs again from the perturbed points; a result next to an existing
+    end point upgrades that column when better, one in a new basin replaces the worst column
+    it beats (the columns stay distinct local maxima, and column j never ends below its
+    start). On flat objectives
+    (Z near the dual optimum of (11), where many directions give ‖Zᵀ(Xu)_+‖ ≈ β) the
+    violated direction sits in a narrow basin next to a non-violated local maximum;
+    measured on teacher data (n = 80, d = 5 / n = 100, d = 8, β = 0.1, the residual of a
+    cutting-plane network, 3 seeds): the best value rose from (1.002–1.004)β /
+    (1.008–1.019)β (starts only) to (1.006–1.007)β / (1.023–1.032)β after 2 rounds (the
+    certified search finds ≥ 1.0084β / ≥ 1.0306β), for 1.45× / 1.3× the time of the plain
+    ascent (0.13 / 0.22 s a call). Each round costs about ``1e7`` flops (its number of
+    starts, 48–96, adapts to n, r, c).
+
+    Off by default (``hops=0``): in the cutting-plane iterations it is a loss while large
+    violations are easy to find — breast cancer (n = 569, r = 30), 80 Kelley iterations:
+    objective 19.67 with 73 neurons in 16.0 s with ``hops=2`` against 16.69 with 112 neurons
+    in 10.3 s without (the hopped maxima crowd the k best cuts). Use it where the plain
+    ascent sees no violated direction any more (the end game), and for the incumbent of
+    :func:`cvxrelu.geometry.oracle_bnb.certified_max` (which does).
 
     Parameters
     ----------
@@ -103,6 +145,11 @@ def projected_ascent(X: np.ndarray, Z: np.ndarray, U0: np.ndarray, n_iter: int =
     deadline : float, optional
         A ``time.perf_counter()`` value after which no further step is taken (the values
         returned are still attained).
+    hops : int
+        Rounds of basin hopping (0, the default: the plain multi-start ascent; 2 is the
+        setting measured above).
+    rng : int or Generator, optional
+        Seed of the perturbations (default 0: deterministic).
 
     Returns
     -------
@@ -111,6 +158,60 @@ def projected_ascent(X: np.ndarray, Z: np.ndarray, U0: np.ndarray, n_iter: int =
     U : ndarray, shape (r, s)
         Unit directions.
     """
+    f, U = _ascent(X, Z, U0, n_iter, rtol, jump, prune, prune_every, keep_min, deadline)
+    if hops <= 0 or U.shape[1] == 0:
+        return f, U
+    rng = np.random.default_rng(0 if rng is None else rng)
+    n, r = X.shape
+    c = Z.shape[1]
+    scales = np.array([0.3, 0.1, 0.03])
+    per_round = int(np.clip(_HOP_FLOPS // max(1, n_iter * n * (r + c)), 48, _HOP_MAX))
+    for _ in range(int(hops)):
+        if deadline is not None and time.perf_counter() >= deadline:
+            break
+        top = _distinct_top(f, U, max(1, per_round // (3 * 8)))
+        copies = max(1, per_round // (3 * top.size))
+        P = U[:, top][:, :, None, None] + (scales[None, None, :, None] / np.sqrt(r)) \
+            * rng.standard_normal((r, top.size, scales.size, copies))
+        P = _normalize(P.reshape(r, -1))
+        fh, Uh = _ascent(X, Z, P, n_iter, rtol, jump, prune, prune_every, keep_min, deadline)
+        # a hop result next to an existing end point (angle < ~0.014) upgrades that column
+        # when better; one in a new basin replaces the worst column it beats. So the columns
+        # stay distinct local maxima (distinct cuts) and each never ends below its start.
+        for i in _distinct_top(fh, Uh, min(_HOP_KEEP, U.shape[1])):
+            cos = Uh[:, i] @ U
+            j = int(np.argmax(cos))
+            if cos[j] < 1 - 1e-4:
+                j = int(np.argmin(f))
+            if fh[i] > f[j]:
+                f[j], U[:, j] = fh[i], Uh[:, i]
+    return f, U
+
+
+_HOP_FLOPS, _HOP_MAX, _HOP_KEEP = 1e7, 96, 16
+
+
+def _distinct_top(vals, U, k, tol=1e-6):
+    """Indices of the ≤ k best columns of U with pairwise inner products < 1 − tol."""
+    order = np.argsort(-vals, kind="stable")
+    D = U[:, order]
+    alive = np.ones(order.size, dtype=bool)
+    chosen = []
+    while len(chosen) < k:
+        left = np.flatnonzero(alive)
+        if left.size == 0:
+            break
+        i = int(left[0])
+        chosen.append(int(order[i]))
+        alive[i] = False
+        rest = left[1:]
+        alive[rest[D[:, i] @ D[:, rest] >= 1 - tol]] = False
+    return np.asarray(chosen, dtype=int)
+
+
+def _ascent(X, Z, U0, n_iter=30, rtol=1e-10, jump=8, prune=0.0, prune_every=4, keep_min=16,
+            deadline=None):
+    """The multi-start ascent of :func:`projected_ascent` (no hopping)."""
     Xt, Zt = np.ascontiguousarray(X.T), np.ascontiguousarray(Z.T)
     U = np.array(U0, dtype=float).T.copy()  # (s, r): one start per row
     U /= np.maximum(np.linalg.norm(U, axis=1), 1e-300)[:, None]
