@@ -32,6 +32,8 @@ def certify(network, X, Y, beta, *, oracle: str = "auto", tol: float = 1e-6,
             oracle_budget: int | None = None) -> SolveResult:
     """Upper and certified lower bounds on the global optimum p* of (5) around a network.
 
+    All arguments after ``(network, X, Y, beta)`` are keyword-only.
+
     Parameters
     ----------
     network : ReLUNetwork, (W1, W2) or torch.nn.Sequential
@@ -58,8 +60,6 @@ def certify(network, X, Y, beta, *, oracle: str = "auto", tol: float = 1e-6,
         Seconds for ω̄ (anytime; default 60 s).
     oracle_budget : int, optional
         Node budget for ω̄ (branch and bound, rank ≥ 4).
-
-    All arguments after ``(network, X, Y, beta)`` are keyword-only.
 
     Returns
     -------

@@ -290,6 +290,8 @@ def cutting_plane(X, Y, beta, *, method: str = "kelley", tol: float = 1e-6,
     (76) = (79) instead: the same oracle at Z = −∇ℓ(F), the group lasso master with that
     loss, the dual (79) as lower bound (:func:`cvxrelu.drivers.loss_driver.loss_cutting_plane`).
 
+    All arguments after ``(X, Y, beta)`` are keyword-only.
+
     Parameters
     ----------
     X : array-like, shape (n, d)
@@ -342,8 +344,6 @@ def cutting_plane(X, Y, beta, *, method: str = "kelley", tol: float = 1e-6,
         Node budget of the final certified bound (branch and bound, rank ≥ 4).
     loss : str or Loss, optional
         The training loss (default: squared, ½‖F − Y‖²). Other losses use Kelley steps only.
-
-    All arguments after ``(X, Y, beta)`` are keyword-only.
 
     Returns
     -------

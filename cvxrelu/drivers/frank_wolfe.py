@@ -244,6 +244,8 @@ def frank_wolfe(X, Y, beta, *, t=None, variant: str = "fully_corrective", max_it
     atom per iteration (``n_atoms``) and a full re-solve of the weights over all atoms with
     that loss — :func:`cvxrelu.drivers.loss_driver.loss_cutting_plane` with ``n_cuts=n_atoms``.
 
+    All arguments after ``(X, Y, beta)`` are keyword-only.
+
     Parameters
     ----------
     X : array-like, shape (n, d)
@@ -288,8 +290,6 @@ def frank_wolfe(X, Y, beta, *, t=None, variant: str = "fully_corrective", max_it
     loss : str or Loss, optional
         The training loss (default squared); other losses need ``variant="fully_corrective"``
         and ``t=None``.
-
-    All arguments after ``(X, Y, beta)`` are keyword-only.
 
     Returns
     -------
