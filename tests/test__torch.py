@@ -5,7 +5,7 @@ import sys
 import numpy as np
 import pytest
 
-from cvxrelu.integrations import _torch
+from cvxrelu import _torch
 from cvxrelu.errors import InvalidInputError, UnsupportedError
 
 

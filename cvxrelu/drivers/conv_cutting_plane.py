@@ -49,7 +49,7 @@ import time
 import numpy as np
 import scipy.sparse as sp
 
-from ..integrations._torch import is_torch_module
+from .._torch import is_torch_module
 from .._validate import as_beta, as_targets, check_choice
 from ..networks.conv_network import ConvReLUNetwork
 from ..errors import InvalidInputError, UnsupportedError

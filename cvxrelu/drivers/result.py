@@ -26,7 +26,7 @@ from enum import Enum
 
 import numpy as np
 
-from ..integrations._torch import is_torch_module
+from .._torch import is_torch_module
 from ..errors import CertificateError, InvalidInputError
 from ..networks.network import ReLUNetwork
 

@@ -231,7 +231,7 @@ def train_sgd(X, Y, beta, m: int = 100, epochs: int = 1000, lr=None, momentum: f
     Initialization is PyTorch's default for ``nn.Linear`` (Kaiming-uniform with a = √5):
     W1 ~ U(±1/√d), W2 ~ U(±1/√m), drawn with numpy from ``seed``.
     """
-    from ..integrations._torch import require_torch
+    from .._torch import require_torch
 
     X = as_data(X)
     n, d = X.shape

@@ -256,7 +256,7 @@ class ConvReLUNetwork(TwoLayerNetwork):
         ``pool`` must be ``AdaptiveAvgPool2d(1)`` (mean) or :class:`GlobalSumPool2d` (sum);
         the convolution must have dilation 1, groups 1, zero padding given as ints.
         """
-        from ..integrations._torch import require_torch
+        from .._torch import require_torch
 
         torch = require_torch()
         nn = torch.nn
@@ -320,7 +320,7 @@ def _global_sum_pool_class():
     """Create (once) the torch module class summing over all spatial positions."""
     global _GLOBAL_SUM_POOL
     if _GLOBAL_SUM_POOL is None:
-        from ..integrations._torch import require_torch
+        from .._torch import require_torch
 
         torch = require_torch()
 

@@ -111,7 +111,7 @@ class ReLUNetwork(TwoLayerNetwork):
     @classmethod
     def from_torch(cls, module) -> "ReLUNetwork":
         """Read a ``Sequential(Linear(bias=False), ReLU(), Linear(bias=False))`` into numpy."""
-        from ..integrations._torch import sequential_weights
+        from .._torch import sequential_weights
 
         W1, W2 = sequential_weights(module)
         return cls(W1, W2)

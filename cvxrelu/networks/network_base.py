@@ -195,7 +195,7 @@ class TwoLayerNetwork:
     def to_torch(self, device="cpu", dtype=None):
         """The network as a ``torch.nn.Sequential`` computing the same function
         (float64 by default; requires the ``torch`` extra)."""
-        from ..integrations._torch import require_torch
+        from .._torch import require_torch
 
         torch = require_torch()
         dtype = dtype or torch.float64

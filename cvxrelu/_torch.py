@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import InvalidInputError, UnsupportedError
+from .errors import InvalidInputError, UnsupportedError
 
 __all__ = ["require_torch", "sequential_weights", "is_torch_module"]
 
