@@ -52,7 +52,7 @@ import numpy as np
 
 from .._validate import as_data, as_seed_rng, check_choice
 from ..errors import InvalidInputError, SolverError, UnsupportedError
-from .oracle_ascent import ascent_starts, projected_ascent
+from .oracle_ascent import ascent_starts, distinct_top, projected_ascent
 
 __all__ = ["cone_pca", "DualOracle", "OracleResult", "OracleBound", "dual_oracle"]
 
@@ -393,24 +393,6 @@ def relu_correlations(X: np.ndarray, U: np.ndarray, Z: np.ndarray) -> np.ndarray
     return out
 
 
-def _top_distinct(vals: np.ndarray, dirs: np.ndarray, k: int, tol: float = 1e-9):
-    """The k best candidates with pairwise distinct directions (columns of dirs): a candidate
-    is a duplicate of a chosen one when their inner product is ≥ 1 − tol."""
-    order = np.argsort(-vals)
-    alive = np.ones(order.size, dtype=bool)
-    D = dirs[:, order]
-    chosen = []
-    while len(chosen) < k:
-        left = np.flatnonzero(alive)
-        if left.size == 0:
-            break
-        i = int(left[0])
-        chosen.append(int(order[i]))
-        alive[i] = False
-        alive[left[1:][D[:, i] @ D[:, left[1:]] >= 1 - tol]] = False
-    return np.asarray(chosen, dtype=int)
-
-
 class DualOracle:
     """The dual oracle ω(Z) = max_{‖u‖₂≤1} ‖Zᵀ(X u)_+‖₂ of the semi-infinite dual (11).
 
@@ -594,7 +576,7 @@ class DualOracle:
         cand = cm.candidates if cm.candidates is not None else cm.direction[:, None]
         cand = cand / np.maximum(np.linalg.norm(cand, axis=0), 1e-300)
         cvals = self._values_reduced(Z, cand)
-        sel = _top_distinct(cvals, cand, int(n_candidates))
+        sel = distinct_top(cvals, cand, int(n_candidates), tol=1e-9)
         return OracleBound(cm.lower, up, self.basis @ cm.direction, bool(exact), cm.nodes,
                            method, self.basis @ cand[:, sel], cvals[sel])
 
@@ -620,9 +602,9 @@ class DualOracle:
             cand = self._heuristic_candidates(Z, k, warm)
         cand = cand / np.maximum(np.linalg.norm(cand, axis=0), 1e-300)
         vals = self._values_reduced(Z, cand)
-        sel = _top_distinct(vals, cand, k, tol=_SEPARATION if r <= 3 else 1e-9)
+        sel = distinct_top(vals, cand, k, tol=_SEPARATION if r <= 3 else 1e-9)
         if r == 3 and not self.exact:
-            self._last = cand[:, _top_distinct(vals, cand, 16, tol=_SEPARATION)]
+            self._last = cand[:, distinct_top(vals, cand, 16, tol=_SEPARATION)]
         return vals[sel], cand[:, sel]
 
     # ----------------------------------------------------------------- rank 2
@@ -726,7 +708,7 @@ class DualOracle:
         prune = 0.9 if self.rank > 12 and n * (self.rank + c) >= 50_000 else 0.0
         f, U = projected_ascent(self.Xr, Z, U0, n_iter=n_iter, jump=max(8, 2 * k),
                                 prune=prune, prune_every=4, keep_min=16)
-        top = _top_distinct(f, U, max(4, k))
+        top = distinct_top(f, U, max(4, k), tol=1e-9)
         _, Up = polish(self.Xr, Z, U[:, top], tau=0.9 * float(f.max()))  # exact local maxima on the nearby faces
         return np.hstack([U, Up]) if Up.size else U
 
@@ -768,7 +750,7 @@ class DualOracle:
         U0 = ascent_starts(self.Xr, Z, self._rng, n_random=16, n_rows=16, warm=warm,
                            n_vertices=512, keep_vertices=32)
         f, U = projected_ascent(self.Xr, Z, U0, n_iter=15, jump=max(8, 2 * k))
-        top = _top_distinct(f, U, max(4, k), tol=_SEPARATION)
+        top = distinct_top(f, U, max(4, k), tol=_SEPARATION)
         fp, Up = polish(self.Xr, Z, U[:, top], tau=0.9 * float(f.max()))
         U = np.hstack([U, Up]) if Up.size else U
         # the best value away from the given directions (a near-copy of a neuron, uᵀw within

@@ -19,7 +19,7 @@ import time
 
 import numpy as np
 
-__all__ = ["ascent_starts", "projected_ascent"]
+__all__ = ["ascent_starts", "distinct_top", "projected_ascent"]
 
 
 def _normalize(U: np.ndarray) -> np.ndarray:
@@ -169,7 +169,7 @@ def projected_ascent(X: np.ndarray, Z: np.ndarray, U0: np.ndarray, n_iter: int =
     for _ in range(int(hops)):
         if deadline is not None and time.perf_counter() >= deadline:
             break
-        top = _distinct_top(f, U, max(1, per_round // (3 * 8)))
+        top = distinct_top(f, U, max(1, per_round // (3 * 8)))
         copies = max(1, per_round // (3 * top.size))
         P = U[:, top][:, :, None, None] + (scales[None, None, :, None] / np.sqrt(r)) \
             * rng.standard_normal((r, top.size, scales.size, copies))
@@ -178,7 +178,7 @@ def projected_ascent(X: np.ndarray, Z: np.ndarray, U0: np.ndarray, n_iter: int =
         # a hop result next to an existing end point (angle < ~0.014) upgrades that column
         # when better; one in a new basin replaces the worst column it beats. So the columns
         # stay distinct local maxima (distinct cuts) and each never ends below its start.
-        for i in _distinct_top(fh, Uh, min(_HOP_KEEP, U.shape[1])):
+        for i in distinct_top(fh, Uh, min(_HOP_KEEP, U.shape[1])):
             cos = Uh[:, i] @ U
             j = int(np.argmax(cos))
             if cos[j] < 1 - 1e-4:
@@ -191,8 +191,9 @@ def projected_ascent(X: np.ndarray, Z: np.ndarray, U0: np.ndarray, n_iter: int =
 _HOP_FLOPS, _HOP_MAX, _HOP_KEEP = 1e7, 96, 16
 
 
-def _distinct_top(vals, U, k, tol=1e-6):
-    """Indices of the ≤ k best columns of U with pairwise inner products < 1 − tol."""
+def distinct_top(vals, U, k, tol=1e-6):
+    """Indices of the ≤ k best columns of U (values ``vals``) with pairwise inner products
+    < 1 − tol: a column is a duplicate of a chosen one when their inner product is ≥ 1 − tol."""
     order = np.argsort(-vals, kind="stable")
     D = U[:, order]
     alive = np.ones(order.size, dtype=bool)

@@ -76,7 +76,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .oracle_ascent import _distinct_top, ascent_starts, projected_ascent
+from .oracle_ascent import ascent_starts, distinct_top, projected_ascent
 
 __all__ = ["CertifiedMax", "certified_max", "polish"]
 
@@ -627,7 +627,7 @@ def _solve(X, Z, ctx: _Ctx, warm=None):
                                prune=0.9 if r > 12 else 0.0, deadline=deadline, hops=2,
                                rng=ctx.rng)
     # the ascent's distinct local maxima (many starts end at the same one): candidates
-    keep = _distinct_top(vals, U, 64, 1e-6)
+    keep = distinct_top(vals, U, 64, 1e-6)
     lvl.offer(vals[keep], U[:, keep], keep=64)
     # ‖Zᵀ(Xu)_+‖ ≤ ‖Z‖₂‖(Xu)_+‖ ≤ ‖Z‖₂‖X‖₂: the bound of any node not evaluated
     spec = float(np.linalg.norm(Zt, 2) * np.linalg.norm(Xh, 2)) * (1 + 1e-12)
