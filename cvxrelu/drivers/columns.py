@@ -131,7 +131,10 @@ class Columns:
         self.G = np.zeros((0, 0))
         self.B = np.zeros((0, c))
         self.V = np.zeros((0, c))
-        self._A = np.zeros((features.n, 0)) if self._caches(0) else None
+        # the features live in the first K columns of a column-major buffer grown
+        # geometrically (an add copies only the new columns, amortized)
+        self._buf = np.zeros((features.n, 0), order="F") if self._caches(0) else None
+        self._A = self._buf
         self.zero_age = np.zeros(0, dtype=int)
 
     @property
@@ -142,10 +145,29 @@ class Columns:
         """Whether the n × K features are stored (always with ``keep_features``)."""
         return self.keep_features or self.features.n * K <= self.cache_floats
 
+    def _store(self, A: np.ndarray, K: int):
+        """Start the buffer with the features A (n, K)."""
+        self._buf = np.asfortranarray(A)
+        self._A = self._buf[:, :K]
+
+    def _append(self, An: np.ndarray):
+        """Append the columns An to the stored features, growing the buffer when full
+        (to at most the cache cap, or 1.5× without one)."""
+        n, K, k = self.features.n, self._A.shape[1], An.shape[1]
+        if K + k > self._buf.shape[1]:
+            grow = max(K + k, int(1.5 * (K + k)) + 4)
+            if not self.keep_features:
+                grow = max(K + k, min(grow, self.cache_floats // max(n, 1)))
+            buf = np.empty((n, grow), order="F")
+            buf[:, :K] = self._A
+            self._buf = buf
+        self._buf[:, K:K + k] = An
+        self._A = self._buf[:, :K + k]
+
     @property
     def A(self) -> np.ndarray:
         """The n × K features (stored with ``keep_features`` or while cached, else built on
-        demand)."""
+        demand). A stored A is a view of the buffer: valid until the next add or screen."""
         if self._A is not None:
             return self._A
         return self.features.features(self.U)
@@ -186,11 +208,12 @@ class Columns:
         self.B = np.vstack([self.B, Bn])
         self.U = np.hstack([self.U, Un])
         if cache:
-            Aold = (np.vstack(Aold_all) if Aold_all is not None
-                    else self._A if self._A is not None else np.zeros((self.features.n, 0)))
-            self._A = np.hstack([Aold, np.vstack(An_all)[:, nz]])
-        else:
-            self._A = None  # over the cap: recompute over row chunks from now on
+            if self._A is None:
+                self._store(np.vstack(Aold_all) if Aold_all else
+                            np.zeros((self.features.n, 0)), K)
+            self._append(np.vstack(An_all)[:, nz])
+        else:  # over the cap: recompute over row chunks from now on
+            self._A = self._buf = None
         if Vnew is None:
             Vn = np.zeros((Un.shape[1], c))
         else:
@@ -262,7 +285,9 @@ class Columns:
             self.G = self.G[np.ix_(keep, keep)]
             self.B, self.V = self.B[keep], self.V[keep]
             if self._A is not None:
-                self._A = self._A[:, keep]
+                Kk = int(np.sum(keep))
+                self._buf[:, :Kk] = self._A[:, keep]
+                self._A = self._buf[:, :Kk]
             self.zero_age = self.zero_age[keep]
 
     # ------------------------------------------------------------ network
