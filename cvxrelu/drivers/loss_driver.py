@@ -16,6 +16,10 @@ neurons (X u_k)_+ (:mod:`.loss_master`). Kelley's method / column generation alt
 3. the LOWER bound −ℓ*(sZ) ≤ p* with s ≤ min(1, β/ω̄) (:func:`.loss_certificate.loss_dual_bound`)
    where ω̄ ≥ ω(Z) is certified (``DualOracle.bound``; the exact value for rank(X) ≤ 3).
 
+The rounds run on the shared state of :class:`~cvxrelu.drivers.engine.Run` (budget, best
+network and certified lower bound, history, progress bar, statuses) with the columns of
+:class:`~cvxrelu.drivers.columns.Columns`; the loop itself is this module's (query point
+∇ℓ_μ, loss bound, smoothing schedule: see ``_column_generation``).
 For the squared loss this is the same method as ``cutting_plane(method="kelley")``.
 Nonsmooth losses (hinge, binary hinge, absolute): the master minimizes the smoothing
 ℓ_μ (``loss.smoothed(mu)``) with μ decreased as the gap closes; ∇ℓ_μ lies in dom ℓ*, so the
