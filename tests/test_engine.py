@@ -59,6 +59,47 @@ def test_dense_columns_match_brute_force(keep):
     assert np.isclose(net.objective(X, Y, 0.3), obj, rtol=1e-9)
 
 
+def test_feature_cache_gives_the_brute_force_gram_data_across_adds_and_screens():
+    """Columns without ``keep_features`` cache A while n·K ≤ cache_floats, drop it beyond
+    and rebuild it when K falls back under the cap: G, B, the cut values and the residual
+    equal the brute-force features' at every step, for a never-caching, a crossing and an
+    always-caching cap."""
+    rng = np.random.default_rng(7)
+    n, r, c, beta = 60, 3, 2, 2.0
+    X, Y = rng.standard_normal((n, r)), rng.standard_normal((n, c))
+    batches = [_units(rng, r, k) for k in (3, 2, 4, 1, 3)]
+    caps = {"never": 0, "crossing": n * 6, "always": n * 100}
+    runs = {name: Columns(DenseFeatures(X), Y, beta, cache_floats=cap)
+            for name, cap in caps.items()}
+    cached_seen = {name: set() for name in caps}
+    for b in batches:
+        for name, cols in runs.items():
+            cols.add(b)
+            cols.solve(accurate=True)
+            cols.screen(cols.cut_values())
+            cached_seen[name].add(cols._A is not None)
+            A = np.maximum(X @ cols.U, 0.0)             # the reference features
+            scale = max(np.abs(A).max(), 1.0)
+            np.testing.assert_allclose(cols.G, A.T @ A, rtol=1e-12, atol=1e-12 * scale ** 2)
+            np.testing.assert_allclose(cols.B, A.T @ Y, rtol=1e-12, atol=1e-12 * scale)
+            np.testing.assert_allclose(cols.A, A, rtol=1e-14, atol=0)
+            Z = Y - A @ cols.V
+            np.testing.assert_allclose(cols.residual(), Z, rtol=1e-10,
+                                       atol=1e-12 * np.abs(Y).max())
+            ref = np.linalg.norm(A.T @ Z, axis=1)
+            np.testing.assert_allclose(cols.cut_values(Z), ref, rtol=1e-10,
+                                       atol=1e-10 * max(ref.max(initial=0.0), 1.0))
+        # the three caches hold the same columns and Gram data
+        ref_cols = runs["never"]
+        for name in ("crossing", "always"):
+            np.testing.assert_array_equal(runs[name].U, ref_cols.U)
+            np.testing.assert_allclose(runs[name].G, ref_cols.G, rtol=1e-13,
+                                       atol=1e-13 * np.abs(ref_cols.G).max(initial=1.0))
+            np.testing.assert_allclose(runs[name].B, ref_cols.B, rtol=1e-13,
+                                       atol=1e-13 * np.abs(ref_cols.B).max(initial=1.0))
+    assert cached_seen == {"never": {False}, "crossing": {False, True}, "always": {True}}
+
+
 def test_screening_drops_only_zero_and_inactive_columns():
     rng = np.random.default_rng(1)
     X, Y = rng.standard_normal((30, 2)), rng.standard_normal((30, 1))

@@ -337,3 +337,30 @@ def test_check_bounds_clips_rounding_and_raises_on_a_bug():
     assert check_bounds(2.0 * (1 + 1e-14), 2.0, "t") == 2.0
     with pytest.raises(CertificateError, match="exceeds"):
         check_bounds(2.0 * (1 + 1e-6), 2.0, "t")
+
+
+def test_max_iters_solves_no_master_after_the_last_round(spiral_data, monkeypatch):
+    """k rounds read k − 1 masters (the last round's master would never be read): the run
+    stops at ``max_iters`` before adding columns, and its network is the best recorded one
+    (objective (5) = upper, checked on the network itself); the columns reported are those
+    of the last round."""
+    import cvxrelu.drivers.loss_driver as D
+
+    X, Y = spiral_data
+    calls = []
+    solve = D.solve_loss_master
+
+    def spy(*args, **kwargs):
+        calls.append(kwargs.get("max_iter"))
+        return solve(*args, **kwargs)
+
+    monkeypatch.setattr(D, "solve_loss_master", spy)
+    labels = np.argmax(Y, axis=1)
+    res = loss_cutting_plane(X, labels, 0.1, loss="cross_entropy", max_iters=3)
+    assert res.status == "max_iters" and res.iterations == 3
+    assert len(calls) == 2 and 0 not in calls
+    Yp = L.get_loss("cross_entropy").prepare_targets(labels)
+    assert rel(res.network.objective(X, Yp, 0.1, "cross_entropy"), res.upper) <= 1e-12
+    assert res.info["n_columns"] == res.history[-1].n_neurons
+    assert res.lower <= res.upper
+    _check_history(res)

@@ -7,8 +7,10 @@ directions U, the master's weights V and the Gram data G = AᵀA, B = AᵀY; it 
 by the feature map
 
 * :class:`DenseFeatures` — a(u) = (X_r u)_+ on the oracle's reduced data (programs (12),
-  (76)); the n × K matrix A is never stored unless asked (``keep_features``): the Gram data
-  are accumulated over row chunks;
+  (76)); the n × K matrix A is stored when asked (``keep_features``); otherwise it is kept
+  as a cache while n·K ≤ :data:`FEATURE_CACHE_FLOATS` (so adding a column costs one new
+  feature, not K) and dropped beyond it (memory O(n (r + c)) + that cap): the Gram data are
+  then accumulated over row chunks;
 * :class:`PatchFeatures` — a(u) = Σ_k (X_k u)_+ = Sᵀ(M_u u)_+ on the compressed stacked
   patch matrix of the CNN program (50) (:mod:`.conv_cutting_plane`);
 
@@ -24,7 +26,16 @@ import numpy as np
 from ..geometry.oracle import _row_chunks
 from .group_lasso import solve_group_lasso
 
-__all__ = ["Columns", "DenseFeatures", "PatchFeatures", "distinct_units"]
+__all__ = ["Columns", "DenseFeatures", "PatchFeatures", "distinct_units",
+           "FEATURE_CACHE_FLOATS", "FEATURE_CACHE_FACTOR"]
+
+#: Without ``keep_features``, the n × K features A are cached while n·K stays at most this
+#: many floats (32 MB of float64) and at most :data:`FEATURE_CACHE_FACTOR` copies of the
+#: data and targets (n·(r + c) floats): the K old features are then not recomputed on each
+#: add. Beyond it the cache is dropped and A is recomputed over row chunks, so the memory
+#: stays O(n (r + c)).
+FEATURE_CACHE_FLOATS = 4_000_000
+FEATURE_CACHE_FACTOR = 8
 
 # two unit directions with uᵀw above this are the same column
 _SAME = 1 - 1e-13
@@ -97,30 +108,66 @@ class Columns:
     beta : float
     keep_features : bool
         Store A = [a(u_1) … a(u_K)] (n × K): needed by the any-loss master and by ACCPM's
-        analytic center; otherwise only the K × K Gram data are kept (memory O(n (r + c))).
+        analytic center; otherwise A is cached only while n·K ≤ ``cache_floats`` and beyond
+        it only the K × K Gram data are kept (memory O(n (r + c))).
+    cache_floats : int, optional
+        The cache cap (floats) without ``keep_features`` (default: the smaller of
+        :data:`FEATURE_CACHE_FLOATS` and :data:`FEATURE_CACHE_FACTOR`·n·(r + c); 0 never
+        caches). The values G, B, V do not depend on it.
     """
 
-    def __init__(self, features, Y: np.ndarray, beta: float, keep_features: bool = False):
+    def __init__(self, features, Y: np.ndarray, beta: float, keep_features: bool = False,
+                 cache_floats: int | None = None):
         self.features = features
         self.Y = Y
         self.beta = beta
         self.yy = float(np.sum(Y * Y))
         self.keep_features = keep_features
+        self.cache_floats = (min(FEATURE_CACHE_FLOATS,
+                                 FEATURE_CACHE_FACTOR * features.n * (features.dim + Y.shape[1]))
+                             if cache_floats is None else int(cache_floats))
         c = Y.shape[1]
         self.U = np.zeros((features.dim, 0))
         self.G = np.zeros((0, 0))
         self.B = np.zeros((0, c))
         self.V = np.zeros((0, c))
-        self._A = np.zeros((features.n, 0)) if keep_features else None
+        # the features live in the first K columns of a column-major buffer grown
+        # geometrically (an add copies only the new columns, amortized)
+        self._buf = np.zeros((features.n, 0), order="F") if self._caches(0) else None
+        self._A = self._buf
         self.zero_age = np.zeros(0, dtype=int)
 
     @property
     def K(self) -> int:
         return self.U.shape[1]
 
+    def _caches(self, K: int) -> bool:
+        """Whether the n × K features are stored (always with ``keep_features``)."""
+        return self.keep_features or self.features.n * K <= self.cache_floats
+
+    def _store(self, A: np.ndarray, K: int):
+        """Start the buffer with the features A (n, K)."""
+        self._buf = np.asfortranarray(A)
+        self._A = self._buf[:, :K]
+
+    def _append(self, An: np.ndarray):
+        """Append the columns An to the stored features, growing the buffer when full
+        (to at most the cache cap, or 1.5× without one)."""
+        n, K, k = self.features.n, self._A.shape[1], An.shape[1]
+        if K + k > self._buf.shape[1]:
+            grow = max(K + k, int(1.5 * (K + k)) + 4)
+            if not self.keep_features:
+                grow = max(K + k, min(grow, self.cache_floats // max(n, 1)))
+            buf = np.empty((n, grow), order="F")
+            buf[:, :K] = self._A
+            self._buf = buf
+        self._buf[:, K:K + k] = An
+        self._A = self._buf[:, :K + k]
+
     @property
     def A(self) -> np.ndarray:
-        """The n × K features (stored with ``keep_features``, else built on demand)."""
+        """The n × K features (stored with ``keep_features`` or while cached, else built on
+        demand). A stored A is a view of the buffer: valid until the next add or screen."""
         if self._A is not None:
             return self._A
         return self.features.features(self.U)
@@ -137,13 +184,18 @@ class Columns:
             return 0
         K, k, c = self.K, Un.shape[1], self.Y.shape[1]
         Gx, Gn, Bn = np.zeros((K, k)), np.zeros((k, k)), np.zeros((k, c))
-        An_all = [] if self._A is not None else None
+        # store the features after this add when they fit (an upper estimate: K + k columns)
+        cache = self._caches(K + k)
+        An_all = [] if cache else None
+        Aold_all = [] if cache and self._A is None and K else None  # rebuild a dropped cache
         for rows in self.features.chunks(K + k):
             An = self.features.features(Un, rows)
             if K:
                 Aold = (self._A[rows] if self._A is not None
                         else self.features.features(self.U, rows))
                 Gx += Aold.T @ An
+                if Aold_all is not None:
+                    Aold_all.append(Aold)
             Gn += An.T @ An
             Bn += An.T @ self.Y[rows]
             if An_all is not None:
@@ -155,8 +207,13 @@ class Columns:
         self.G = np.block([[self.G, Gx], [Gx.T, Gn]])
         self.B = np.vstack([self.B, Bn])
         self.U = np.hstack([self.U, Un])
-        if An_all is not None:
-            self._A = np.hstack([self._A, np.vstack(An_all)[:, nz]])
+        if cache:
+            if self._A is None:
+                self._store(np.vstack(Aold_all) if Aold_all else
+                            np.zeros((self.features.n, 0)), K)
+            self._append(np.vstack(An_all)[:, nz])
+        else:  # over the cap: recompute over row chunks from now on
+            self._A = self._buf = None
         if Vnew is None:
             Vn = np.zeros((Un.shape[1], c))
         else:
@@ -228,7 +285,9 @@ class Columns:
             self.G = self.G[np.ix_(keep, keep)]
             self.B, self.V = self.B[keep], self.V[keep]
             if self._A is not None:
-                self._A = self._A[:, keep]
+                Kk = int(np.sum(keep))
+                self._buf[:, :Kk] = self._A[:, keep]
+                self._A = self._buf[:, :Kk]
             self.zero_age = self.zero_age[keep]
 
     # ------------------------------------------------------------ network

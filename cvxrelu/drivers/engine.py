@@ -203,13 +203,17 @@ class Run:
         self.bounds.offer_network(net.objective(X, self.Y, self.beta), lambda: net,
                                   residual, False)
 
-    def record(self, n_columns: int, omega: float) -> IterationRecord:
-        """Append the current best bounds to the history and show them."""
+    def record(self, n_columns: int, omega: float, heuristic=None) -> IterationRecord:
+        """Append the current best bounds to the history and show them.
+
+        ``heuristic``: the record's heuristic value (default: the best heuristic value of
+        the bounds with a heuristic oracle, NaN with an exact one)."""
         self.omega = omega
         b = self.bounds
+        if heuristic is None:
+            heuristic = np.nan if self.oracle.exact else b.heuristic
         rec = IterationRecord(len(self.history) + 1, b.upper, b.certified,
-                              self.budget.elapsed(), n_columns, omega,
-                              np.nan if self.oracle.exact else b.heuristic)
+                              self.budget.elapsed(), n_columns, omega, heuristic)
         self.history.append(rec)
         self.bar.update(rec)
         return rec

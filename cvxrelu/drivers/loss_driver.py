@@ -16,6 +16,10 @@ neurons (X u_k)_+ (:mod:`.loss_master`). Kelley's method / column generation alt
 3. the LOWER bound −ℓ*(sZ) ≤ p* with s ≤ min(1, β/ω̄) (:func:`.loss_certificate.loss_dual_bound`)
    where ω̄ ≥ ω(Z) is certified (``DualOracle.bound``; the exact value for rank(X) ≤ 3).
 
+The rounds run on the shared state of :class:`~cvxrelu.drivers.engine.Run` (budget, best
+network and certified lower bound, history, progress bar, statuses) with the columns of
+:class:`~cvxrelu.drivers.columns.Columns`; the loop itself is this module's (query point
+∇ℓ_μ, loss bound, smoothing schedule: see ``_column_generation``).
 For the squared loss this is the same method as ``cutting_plane(method="kelley")``.
 Nonsmooth losses (hinge, binary hinge, absolute): the master minimizes the smoothing
 ℓ_μ (``loss.smoothed(mu)``) with μ decreased as the gap closes; ∇ℓ_μ lies in dom ℓ*, so the
@@ -26,26 +30,22 @@ with μ and the master gets harder); expect loose gaps for them.
 
 from __future__ import annotations
 
-import logging
 import time
 
 import numpy as np
 
 from .._validate import as_beta, as_data, as_targets
 from ..errors import InvalidInputError, UnsupportedError
-from ..networks.network import ReLUNetwork
 from ..geometry.oracle import DualOracle
 from .columns import Columns, DenseFeatures
-from .engine import Progress
+from .engine import Budget, Run
 from .group_lasso import _single_thread
 from .loss_certificate import check_bounds, loss_dual_bound
 from .loss_master import solve_loss_master
 from .options import driver_options
-from .result import IterationRecord, SolveResult, final_status
+from .result import SolveResult, Status, final_status
 
 __all__ = ["loss_cutting_plane"]
-
-logger = logging.getLogger("cvxrelu")
 
 
 def _warm_columns(warm_start, basis, d, c):
@@ -155,8 +155,23 @@ def loss_cutting_plane(X, Y, beta, *, loss, tol: float = 1e-6, max_iters: int = 
 
 def _column_generation(X, Yp, beta, lo, orc, tol, max_iters, time_limit, n_cuts, warm_start,
                        progress, t0, oracle_time_limit):
-    n, d = X.shape
+    """Column generation on the dual (79) on the shared :class:`~.engine.Run` state.
+
+    Not :func:`~.engine.column_generation`: its query point is the squared master's residual
+    with the scaled dual bound (11); here the query point is Z = ∇ℓ_μ(A V) ∈ dom ℓ*, the
+    lower bound is −ℓ*(sZ) (:func:`.loss_certificate.loss_dual_bound`), the master is the
+    any-loss master of :mod:`.loss_master` with a smoothing μ and a tolerance tightened as
+    the gap closes, and a heuristic oracle stops the rounds after three closed heuristic gaps
+    (the final certificate is one ``DualOracle.bound``, with the loss's bound).
+    """
+    d = X.shape[1]
     c = Yp.shape[1]
+    desc = f"loss_cutting_plane[{lo.name}]"
+    run = Run(orc, Yp, beta, tol=tol, max_iters=max_iters, time_limit=time_limit,
+              progress=progress, desc=desc)
+    # the rounds may use the whole time limit (the final bound gets what is left, see below)
+    run.budget = Budget(time_limit, 0.0, t0)
+    bounds = run.bounds
     cols = Columns(DenseFeatures(orc.Xr), Yp, beta, keep_features=True)
     if warm_start is not None:
         Uw, Vw = _warm_columns(warm_start, orc.basis, d, c)
@@ -169,20 +184,15 @@ def _column_generation(X, Yp, beta, lo, orc, tol, max_iters, time_limit, n_cuts,
     mu_floor = None if smooth else 1e-9 * max(1.0, float(np.abs(Yp).max()))
     master_loss = lo if smooth else lo.smoothed(mu)
     master_tol = 1e-4
-    bar = Progress(progress, f"loss_cutting_plane[{lo.name}]")
-    history = []
-    best_upper, best_lower = np.inf, -np.inf
-    best_V, best_U, best_Z = cols.V.copy(), cols.U.copy(), None
+    best_Uw = cols.U[:, np.any(cols.V != 0.0, axis=1)]  # the best network's directions
     x_norm = float(np.linalg.norm(orc.Xr, 2)) if orc.Xr.size else 0.0
     best_heur, heur_closed, heur = -np.inf, 0, np.nan
-    status = "max_iters"
     omega_bar = np.nan
     stalls = 0
     if cols.K:
         sol = solve_loss_master(cols.A, Yp, beta, master_loss, V0=cols.V, tol=master_tol)
         cols.V = sol.V
-    it = 0
-    for it in range(1, max_iters + 1):
+    while True:
         F = cols.A @ cols.V
         Z = lo.into_domain(master_loss.dual_point(F, Yp), Yp)  # ∇ℓ_(μ)(F) ∈ dom ℓ*
         warm = None
@@ -199,28 +209,29 @@ def _column_generation(X, Yp, beta, lo, orc, tol, max_iters, time_limit, n_cuts,
             heur = loss_dual_bound(lo, Z, Yp, beta, float(vals[0]))[0]
             best_heur = max(best_heur, heur)
         upper = lo.value(F, Yp) + beta * float(np.sum(np.linalg.norm(cols.V, axis=1)))
-        if upper < best_upper:
-            best_upper, best_V, best_U, best_Z = upper, cols.V.copy(), cols.U.copy(), Z
-        best_lower = check_bounds(max(best_lower, lower), best_upper, "loss_cutting_plane")
-        elapsed = time.perf_counter() - t0
-        rec = IterationRecord(it, best_upper, best_lower, elapsed, cols.K, omega_bar)
-        history.append(rec)
-        bar.update(rec)
-        gap = best_upper - best_lower
-        rel = gap / max(abs(best_upper), 1e-300)
-        if rel <= tol:
-            status = "optimal"
+        if bounds.offer_network(upper, lambda: cols.network(orc.basis), Z, False):
+            best_Uw = cols.U[:, np.any(cols.V != 0.0, axis=1)]
+        bounds.offer_lower(lower, certified=True)
+        bounds.certified = check_bounds(bounds.certified, bounds.upper, "loss_cutting_plane")
+        run.record(cols.K, omega_bar, heuristic=np.nan)
+        gap = bounds.upper - bounds.certified
+        rel = bounds.rel_gap()
+        if bounds.closed(tol):
+            run.status = Status.OPTIMAL
             break
         if not orc.exact:
             # the heuristic's gap must stay closed over 3 rounds (fresh random starts each)
-            closed = best_upper - best_heur <= tol * max(abs(best_upper), 1e-300)
+            closed = bounds.upper - best_heur <= tol * max(abs(bounds.upper), 1e-300)
             heur_closed = heur_closed + 1 if closed else 0
             best_heur = -np.inf if closed else best_heur  # re-test on the next rounds
             if heur_closed >= 3:
-                status = "stalled"  # the heuristic finds nothing to add; certify below
+                run.status = Status.STALLED  # the heuristic finds nothing to add; certify below
                 break
-        if time_limit is not None and elapsed > time_limit:
-            status = "time_limit"
+        if run.budget.over():
+            run.status = Status.TIME_LIMIT
+            break
+        if len(run.history) >= max_iters:  # after the last round no master is solved
+            run.status = Status.MAX_ITERS
             break
         viol = vals > beta * (1 + 1e-12)
         added = cols.add(Ur[:, viol]) if np.any(viol) else 0
@@ -236,50 +247,54 @@ def _column_generation(X, Yp, beta, lo, orc, tol, max_iters, time_limit, n_cuts,
             if master_tol <= 1e-11 and (smooth or mu <= mu_floor):
                 stalls += 1
                 if stalls >= 2:
-                    status = "stalled"
+                    run.status = Status.STALLED
                     break
             master_tol = max(1e-12, master_tol * 1e-2)
         else:
             stalls = 0
             master_tol = min(master_tol, max(1e-11, 1e-2 * rel))
-        remaining = None if time_limit is None else max(time_limit - elapsed, 1e-3)
-        # a smoothing's master gets harder as μ → 0: cap its work (the bounds stay valid);
-        # after the last round no master is read (the result is the best recorded one)
+        left = run.budget.left()
+        remaining = None if left is None else max(left, 1e-3)
+        # a smoothing's master gets harder as μ → 0: cap its work (the bounds stay valid)
         sol = solve_loss_master(cols.A, Yp, beta, master_loss, V0=cols.V, tol=master_tol,
-                                time_limit=remaining,
-                                max_iter=0 if it == max_iters else 20000 if smooth else 3000)
+                                time_limit=remaining, max_iter=20000 if smooth else 3000)
         cols.V = sol.V
         Zd = lo.into_domain(master_loss.dual_point(cols.A @ cols.V, Yp), Yp)
         cols.screen(cols.cut_values(Zd), max_age=2, slack=0.9)
-    bar.close()
-    W1, W2 = cols.balanced(best_V, best_U)
-    network = ReLUNetwork(orc.basis @ W1, W2)
+    return _finish(X, Yp, beta, lo, orc, run, best_Uw, tol, time_limit, oracle_time_limit,
+                   info={"loss": lo.name, "oracle_value": omega_bar, "oracle_exact": orc.exact,
+                         "heuristic_lower": heur, "n_columns": cols.K, "mu": mu,
+                         "smoothed": not smooth})
+
+
+def _finish(X, Yp, beta, lo, orc, run, best_Uw, tol, time_limit, oracle_time_limit, info):
+    """The certificate of the loss driver: the best network's own objective (5) with loss ℓ
+    as upper bound and, with a heuristic oracle, one certified ω̄ (``DualOracle.bound``) at
+    its dual point, whose bound −ℓ*(sZ) (:func:`.loss_certificate.loss_dual_bound`) may
+    raise the lower bound."""
+    bounds, budget = run.bounds, run.budget
+    network = bounds.network
     upper = network.objective(X, Yp, beta, lo)  # the reported value is the network's own
+    best_lower = bounds.certified
     rel = (upper - best_lower) / max(abs(upper), 1e-300)
     final_bound = None
-    if not orc.exact and rel > tol and best_Z is not None:
+    if not orc.exact and rel > tol and bounds.Z is not None:
         # one certified ω̄ from the oracle's bound at the best network's dual point
         limit = oracle_time_limit
         if limit is None:
-            left = None if time_limit is None else time_limit - (time.perf_counter() - t0)
+            left = budget.left()
             limit = 60.0 if left is None else max(left, 1e-3)
-        Uw = best_U[:, np.any(best_V != 0.0, axis=1)]
-        final_bound = orc.bound(best_Z, time_limit=limit,
-                                warm=orc.basis @ Uw if Uw.shape[1] else None)
-        low, _ = loss_dual_bound(lo, best_Z, Yp, beta, float(final_bound.upper))
+        final_bound = orc.bound(bounds.Z, time_limit=limit,
+                                warm=orc.basis @ best_Uw if best_Uw.shape[1] else None)
+        low, _ = loss_dual_bound(lo, bounds.Z, Yp, beta, float(final_bound.upper))
         best_lower = max(best_lower, low)
-        rel = (upper - best_lower) / max(abs(upper), 1e-300)
     best_lower = check_bounds(best_lower, upper, "loss_cutting_plane")
     rel = (upper - best_lower) / max(abs(upper), 1e-300)
+    status = run.status.value if rel > tol else "optimal"
+    info = dict(info, oracle_bound=final_bound, rank=orc.rank)
     res = SolveResult(
         network=network, upper=upper, lower=best_lower,
-        status=final_status(rel, tol, True, status if rel > tol else "optimal"),
-        exact_oracle=True, history=history, method=f"loss_cutting_plane[{lo.name}]",
-        beta=beta, time=time.perf_counter() - t0,
-        info={"loss": lo.name, "oracle_value": omega_bar, "oracle_exact": orc.exact,
-              "oracle_bound": final_bound, "heuristic_lower": heur,
-              "n_columns": cols.K, "rank": orc.rank, "mu": mu, "smoothed": not smooth})
-    logger.info("%s finished: %s, upper %.10g, lower %.10g, rel gap %.2e, %d it, %.3fs",
-                res.method, res.status, res.upper, res.lower, res.rel_gap, res.iterations,
-                res.time)
+        status=final_status(rel, tol, True, status), exact_oracle=True,
+        history=run.history, method=run.desc, beta=beta, time=budget.elapsed(), info=info)
+    run.bar.close(res)
     return res
