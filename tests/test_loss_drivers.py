@@ -364,3 +364,19 @@ def test_max_iters_solves_no_master_after_the_last_round(spiral_data, monkeypatc
     assert res.info["n_columns"] == res.history[-1].n_neurons
     assert res.lower <= res.upper
     _check_history(res)
+
+
+def test_oracle_budget_bounds_the_final_certificate():
+    """oracle_budget= (nodes) reaches the loss driver's final certified ω̄, so a node budget,
+    not only a time limit, bounds it (seeded fits then do not depend on the machine's load)."""
+    rng = np.random.default_rng(11)
+    X = rng.standard_normal((56, 4))
+    y = (X[:, 0] * X[:, 1] > 0).astype(int)
+    res = cr.cutting_plane(X, y, 0.5, loss="cross_entropy", max_iters=3, seed=0,
+                           oracle_time_limit=60.0, oracle_budget=40, tol=1e-12)
+    ob = res.info["oracle_bound"]
+    assert ob is not None and ob.nodes <= 40 + 64   # at most one node batch past the budget
+    assert res.lower <= res.upper
+    net_obj = res.network.objective(X, cr.losses.get_loss("cross_entropy").prepare_targets(y),
+                                    0.5, "cross_entropy")
+    assert res.upper == pytest.approx(net_obj, rel=1e-10)

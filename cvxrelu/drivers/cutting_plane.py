@@ -358,13 +358,11 @@ def cutting_plane(X, Y, beta, *, method: str = "kelley", tol: float = 1e-6,
         if method != "kelley":
             raise UnsupportedError(f"method={method!r} supports the squared loss only; use "
                                    "method='kelley' with loss=...")
-        if oracle_budget is not None:
-            raise UnsupportedError("oracle_budget= supports the squared loss only; use "
-                                   "oracle_time_limit= with loss=...")
         return loss_cutting_plane(X, Y, beta, loss=loss, tol=tol, max_iters=max_iters,
                                   time_limit=time_limit, n_cuts=n_cuts or 8, oracle=oracle,
                                   warm_start=warm_start, progress=progress, seed=seed,
-                                  oracle_time_limit=oracle_time_limit)
+                                  oracle_time_limit=oracle_time_limit,
+                                  oracle_budget=oracle_budget)
     X, Y, beta = _check_problem(X, Y, beta)
     opt = driver_options(tol=tol, max_iters=max_iters,
                          n_cuts=(8 if method == "kelley" else 4) if n_cuts is None else n_cuts,

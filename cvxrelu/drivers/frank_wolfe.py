@@ -308,7 +308,8 @@ def frank_wolfe(X, Y, beta, *, t=None, variant: str = "fully_corrective", max_it
                                   max_iters=500 if max_iters is None else max_iters,
                                   time_limit=time_limit, n_cuts=n_atoms, oracle=oracle,
                                   warm_start=warm_start, progress=progress, seed=seed,
-                                  oracle_time_limit=oracle_time_limit)
+                                  oracle_time_limit=oracle_time_limit,
+                                  oracle_budget=oracle_budget)
     X, Y, beta = _check_problem(X, Y, beta)
     if max_iters is None:
         max_iters = 500 if variant == "fully_corrective" else 20000

@@ -67,7 +67,8 @@ def _warm_columns(warm_start, basis, d, c):
 def loss_cutting_plane(X, Y, beta, *, loss, tol: float = 1e-6, max_iters: int = 200,
                        time_limit: float | None = None, n_cuts: int = 8,
                        oracle: str = "auto", warm_start=None, progress: bool = False,
-                       seed=None, oracle_time_limit: float | None = None) -> SolveResult:
+                       seed=None, oracle_time_limit: float | None = None,
+                       oracle_budget: int | None = None) -> SolveResult:
     """Train a two-layer ReLU network with loss ℓ to global optimality by column generation.
 
     Solves (76) = (79) (App. A.6) for any loss of :mod:`cvxrelu.losses` with a conjugate:
@@ -110,6 +111,9 @@ def loss_cutting_plane(X, Y, beta, *, loss, tol: float = 1e-6, max_iters: int = 
     oracle_time_limit : float, optional
         Seconds for the final ``DualOracle.bound`` call when the oracle is not exact
         (default: what is left of ``time_limit``, else 60 s).
+    oracle_budget : int, optional
+        Branch-and-bound nodes for that call. A node budget that binds before the time limit
+        makes the certificate independent of the machine's load.
 
     Returns
     -------
@@ -145,16 +149,17 @@ def loss_cutting_plane(X, Y, beta, *, loss, tol: float = 1e-6, max_iters: int = 
     c = Yp.shape[1]
     beta = as_beta(beta)
     opt = driver_options(tol=tol, max_iters=max_iters, n_cuts=n_cuts, time_limit=time_limit,
-                         oracle=oracle, oracle_time_limit=oracle_time_limit)
+                         oracle=oracle, oracle_time_limit=oracle_time_limit,
+                         oracle_budget=oracle_budget)
     with _single_thread():
         orc = DualOracle(X, method=opt.oracle, seed=seed)
         return _column_generation(X, Yp, beta, lo, orc, opt.tol, opt.max_iters,
                                   opt.time_limit, opt.n_cuts, warm_start, progress, t0,
-                                  opt.oracle_time_limit)
+                                  opt.oracle_time_limit, opt.oracle_budget)
 
 
 def _column_generation(X, Yp, beta, lo, orc, tol, max_iters, time_limit, n_cuts, warm_start,
-                       progress, t0, oracle_time_limit):
+                       progress, t0, oracle_time_limit, oracle_budget=None):
     """Column generation on the dual (79) on the shared :class:`~.engine.Run` state.
 
     Not :func:`~.engine.column_generation`: its query point is the squared master's residual
@@ -262,12 +267,13 @@ def _column_generation(X, Yp, beta, lo, orc, tol, max_iters, time_limit, n_cuts,
         Zd = lo.into_domain(master_loss.dual_point(cols.A @ cols.V, Yp), Yp)
         cols.screen(cols.cut_values(Zd), max_age=2, slack=0.9)
     return _finish(X, Yp, beta, lo, orc, run, best_Uw, tol, time_limit, oracle_time_limit,
-                   info={"loss": lo.name, "oracle_value": omega_bar, "oracle_exact": orc.exact,
+                   oracle_budget, info={"loss": lo.name, "oracle_value": omega_bar, "oracle_exact": orc.exact,
                          "heuristic_lower": heur, "n_columns": cols.K, "mu": mu,
                          "smoothed": not smooth})
 
 
-def _finish(X, Yp, beta, lo, orc, run, best_Uw, tol, time_limit, oracle_time_limit, info):
+def _finish(X, Yp, beta, lo, orc, run, best_Uw, tol, time_limit, oracle_time_limit,
+            oracle_budget, info):
     """The certificate of the loss driver: the best network's own objective (5) with loss ℓ
     as upper bound and, with a heuristic oracle, one certified ω̄ (``DualOracle.bound``) at
     its dual point, whose bound −ℓ*(sZ) (:func:`.loss_certificate.loss_dual_bound`) may
@@ -284,7 +290,7 @@ def _finish(X, Yp, beta, lo, orc, run, best_Uw, tol, time_limit, oracle_time_lim
         if limit is None:
             left = budget.left()
             limit = 60.0 if left is None else max(left, 1e-3)
-        final_bound = orc.bound(bounds.Z, time_limit=limit,
+        final_bound = orc.bound(bounds.Z, time_limit=limit, node_budget=oracle_budget,
                                 warm=orc.basis @ best_Uw if best_Uw.shape[1] else None)
         low, _ = loss_dual_bound(lo, bounds.Z, Yp, beta, float(final_bound.upper))
         best_lower = max(best_lower, low)
