@@ -3,7 +3,6 @@ references: the exact convex program cr.bidual(loss=...) solved by Clarabel, CVX
 master problem, the squared-loss cutting plane, and the primal value of the returned
 network."""
 
-import time
 
 import cvxpy as cp
 import numpy as np
@@ -62,14 +61,11 @@ def test_driver_equals_bidual(name, data, spiral_data, figure1_data):
     assert rel(direct, res.upper) < 1e-12
 
 
-def test_cross_entropy_spiral_fast(spiral_data):
+def test_cross_entropy_spiral_certified(spiral_data):
+    """Certified to 1e-6 (its time, ≤ 1 s, is measured by benchmarks/loss_driver.py)."""
     X, Y = spiral_data
-    loss_cutting_plane(X, Y, 1.0, loss="cross_entropy")  # warm the imports
-    t0 = time.perf_counter()
     res = loss_cutting_plane(X, Y, 0.1, loss="cross_entropy")
-    elapsed = time.perf_counter() - t0
     assert res.status == "optimal" and res.certified and res.rel_gap <= 1e-6
-    assert elapsed < 3.0   # ~0.5 s measured alone; slack for a loaded 2-core machine
 
 
 def test_squared_loss_matches_the_squared_cutting_plane(spiral_data):

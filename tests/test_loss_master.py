@@ -4,7 +4,6 @@ References: the same group lasso with the same loss written in CVXPY and solved 
 (an independent interior-point solver), and the explicit-Hessian Newton path ("direct").
 """
 
-import time
 
 import cvxpy as cp
 import numpy as np
@@ -75,19 +74,15 @@ def test_newton_cg_warm_start_and_auto():
     assert rel(warm.objective, cold.objective) < 1e-9
 
 
-def test_newton_cg_is_faster_on_a_wide_support():
-    """digits-like sizes (n = 1 000, 10 classes, 50 neurons): CG avoids the (n, s, c, c)
-    temporary of the explicit Hessian; the same value, in less time (one run each)."""
-    A, Y, beta, lo = _problem("cross_entropy", seed=3, n=1000, K=50, c=10, d=12)
-    t = time.perf_counter()
+def test_newton_cg_matches_the_direct_hessian_on_a_wide_support():
+    """A support wide enough for the CG path (s·c > 120; 10 classes, 20 neurons): the same
+    value and status as the explicit Hessian. (Its speed is measured by
+    benchmarks/realdata.py, not asserted here.)"""
+    A, Y, beta, lo = _problem("cross_entropy", seed=3, n=300, K=20, c=10, d=12)
     a = solve_loss_master(A, Y, beta, lo, tol=1e-9, newton="direct")
-    t_direct = time.perf_counter() - t
-    t = time.perf_counter()
     b = solve_loss_master(A, Y, beta, lo, tol=1e-9, newton="cg")
-    t_cg = time.perf_counter() - t
     assert a.status == b.status == "optimal"
     assert rel(a.objective, b.objective) < 1e-10
-    assert t_cg < t_direct
 
 
 def test_bad_newton_argument():
