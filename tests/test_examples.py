@@ -117,7 +117,13 @@ def check_compose_with_cvxpy(r):
 
 CHECKS = {name[len("check_"):]: fn for name, fn in list(globals().items())
           if name.startswith("check_")}
-SLOW = {"real_data"}  # its iris comparison runs by default in test_real_data_example.py
+# slow-marked (run with `pytest -m slow`), to keep the default suite under ~8 minutes on 2
+# cores: real_data (its iris comparison runs by default in test_real_data_example.py) and the
+# four figure scripts that take 13–25 s each even in --quick mode (their findings are also
+# covered by the default tests of the modules they call); quickstart, fig3 and
+# compose_with_cvxpy run by default
+SLOW = {"real_data", "fig1_sgd_vs_global", "fig2_closed_form", "fig4_noise_to_images",
+        "fig5_relu_vs_linear"}
 
 
 def test_every_check_has_an_example():
