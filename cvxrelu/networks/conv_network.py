@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validate import check_choice
+from .._validate import _as_float_array, _check_finite, check_choice
 from ..errors import InvalidInputError, UnsupportedError
 from .network_base import TwoLayerNetwork, as_output_weights
 from ..geometry.patches import as_images, as_pair, patch_grid_shape, patches
@@ -86,18 +86,7 @@ class ConvReLUNetwork(TwoLayerNetwork):
     """
 
     def __init__(self, filters, W2, stride=1, padding=0, pooling="sum"):
-        if filters is None or np.iscomplexobj(filters):
-            raise InvalidInputError(
-                "filters must be a real array of shape (m, C, kh, kw); got "
-                f"{'None' if filters is None else 'a complex array'}."
-            )
-        try:
-            filters = np.asarray(filters, dtype=float)
-        except (TypeError, ValueError) as exc:
-            raise InvalidInputError(
-                f"filters could not be converted to a float array ({exc}); pass numeric "
-                "filters of shape (m, C, kh, kw)."
-            ) from None
+        filters = _as_float_array(filters, "filters")  # None, complex, non-numeric: refused
         if filters.ndim != 4:
             raise InvalidInputError(
                 "filters must have shape (m, C, kh, kw) like torch.nn.Conv2d.weight; got shape "
@@ -108,10 +97,7 @@ class ConvReLUNetwork(TwoLayerNetwork):
                 f"filters has an empty channel or kernel dimension (shape {filters.shape}); "
                 "pass at least one channel and a kernel of at least 1×1."
             )
-        if not np.all(np.isfinite(filters)):
-            raise InvalidInputError(
-                "filters must be finite; the network contains NaN or inf."
-            )
+        _check_finite(filters, "filters")
         W2 = as_output_weights(W2, "W2")
         self._check_neuron_count(filters.shape[0], W2, "filters", "filters")
         self.filters = filters
