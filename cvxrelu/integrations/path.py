@@ -264,15 +264,6 @@ def beta_max(X, Y, loss="squared", seed=None, time_limit: float = _BETA_MAX_TIME
     return float(b.lower), float(b.upper)
 
 
-def _driver_accepts(driver, name: str) -> bool:
-    import inspect
-
-    try:
-        return name in inspect.signature(driver).parameters
-    except (TypeError, ValueError):  # pragma: no cover
-        return False
-
-
 def _fit_driver(X, Y, beta, loss="squared", warm_start=None, *, tol=1e-4, max_iters=200,
                 time_limit=None, n_cuts=None, seed=None, oracle_time_limit=None,
                 oracle_budget=None):
@@ -282,7 +273,7 @@ def _fit_driver(X, Y, beta, loss="squared", warm_start=None, *, tol=1e-4, max_it
     general-loss driver ``cvxrelu.drivers.loss_driver.loss_cutting_plane``; used by the
     estimators and by the driver path. ``warm_start`` (a ReLUNetwork) seeds the master with
     its neurons, so the result is never worse than it; ``oracle_time_limit`` caps the final
-    certificate's oracle and ``oracle_budget`` its nodes (passed when the driver supports them).
+    certificate's oracle and ``oracle_budget`` its nodes.
     """
     loss = get_loss(loss)
     if isinstance(loss, SquaredLoss):
@@ -301,12 +292,8 @@ def _fit_driver(X, Y, beta, loss="squared", warm_start=None, *, tol=1e-4, max_it
     kw.update(tol=tol, max_iters=max_iters, time_limit=time_limit, progress=False, seed=seed)
     if n_cuts is not None:
         kw["n_cuts"] = n_cuts
-    if warm_start is not None and _driver_accepts(driver, "warm_start"):
-        kw["warm_start"] = warm_start
-    if oracle_time_limit is not None and _driver_accepts(driver, "oracle_time_limit"):
-        kw["oracle_time_limit"] = oracle_time_limit
-    if oracle_budget is not None and _driver_accepts(driver, "oracle_budget"):
-        kw["oracle_budget"] = oracle_budget
+    kw.update(warm_start=warm_start, oracle_time_limit=oracle_time_limit,
+              oracle_budget=oracle_budget)  # both drivers take all three (None: default)
     return driver(X, Y, beta, **kw)
 
 
