@@ -330,3 +330,34 @@ def test_cutting_plane_rank3_many_rows_ascent_path_is_certified():
         assert res.certified_rel_gap <= 1e-6
     assert fast.lower <= ref.upper * (1 + 1e-12) and ref.lower <= fast.upper * (1 + 1e-12)
     assert np.isclose(fast.network.objective(X, Y, 1.0), fast.upper, rtol=1e-9)
+
+
+@pytest.mark.parametrize("r", [2, 3])
+@pytest.mark.parametrize("eps", [1e-9, 1e-12])
+def test_rank_reduction_slack_keeps_the_bound_valid(r, eps):
+    """The rank reduction drops singular values ≤ RANK_RTOL·σ₁ (the one rank tolerance); the
+    certified ω̄ adds ‖Z‖₂σ_{r+1}, so it stays ≥ ω(Z) on X itself. Here Z lives on the row
+    that only the dropped direction sees: ω on the reduced data is 0, ω(Z) = eps exactly
+    (X e_{r+1} = eps on that row, by hand)."""
+    from cvxrelu.geometry.arrangements import RANK_RTOL
+
+    rng = np.random.default_rng(r)
+    A = rng.standard_normal((12, r))
+    X = np.zeros((13, r + 1))
+    X[:12, :r] = A
+    X[12, r] = eps
+    Z = np.zeros((13, 2))
+    Z[12] = [0.6, 0.8]                       # ‖Z‖₂ = 1
+    orc = DualOracle(X)
+    sv = np.linalg.svd(X, compute_uv=False)
+    assert eps < RANK_RTOL * sv[0] and orc.rank == r
+    assert orc.discarded == pytest.approx(eps, rel=1e-6)
+    ob = orc.bound(Z, time_limit=5.0)
+    assert ob.lower <= eps * (1 + 1e-9)
+    assert ob.upper >= eps                   # without the slack it would be 0 < ω(Z)
+    assert ob.upper <= 2 * eps
+    # an exact per-call value is certified through value_bound
+    if orc.exact:
+        assert orc.value_bound(Z, orc(Z).value) >= eps
+    # data of exact rank: no slack at all
+    assert DualOracle(A).slack(Z[:12]) == 0.0

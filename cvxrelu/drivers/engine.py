@@ -355,7 +355,10 @@ def column_generation(run: Run, cols, rule, *, n_cuts: int, oracle_time_limit=No
             vals, Ur = oracle.reduced(Zq, n_cuts, cols.U if cols.K and not oracle.exact
                                       else None)
             omega = float(vals[0])
-            lower, s = scaled_dual_bound(Zq, Y, beta, omega)
+            # ω̄ = ω + slack of the rank reduction when the oracle is exact; a heuristic ω
+            # gives no bound (Bounds keeps it apart)
+            lower, s = scaled_dual_bound(Zq, Y, beta, oracle.value_bound(Zq, omega)
+                                         if oracle.exact else omega)
             bounds.offer_lower(lower)
             rule.observe(Zq, lower, s, run)
             run.record(cols.K, omega)

@@ -103,7 +103,8 @@ def _paper_fixed_t(oracle, Y, beta, t, iters, tol, state, fw_tol=0.0):
         # bounds on p* from the current iterate
         upper = 0.5 * float(np.sum(R * R)) + beta * float(np.sum(np.linalg.norm(atoms.W,
                                                                                   axis=1)))
-        lower, _ = scaled_dual_bound(R, Y, beta, omega)
+        lower, _ = scaled_dual_bound(R, Y, beta, oracle.value_bound(R, omega)
+                                     if oracle.exact else omega)
         state.step(upper, lower, lambda: atoms.network(oracle.basis), atoms.U.shape[1],
                    omega, R)
         fw_gap = t * omega - float(np.sum(R * F))
@@ -202,7 +203,8 @@ def _fully_corrective_fixed_t(X, Y, beta, oracle, t, tol, max_iters, n_atoms, ti
         vals, Ur = oracle.reduced(R, n_atoms, state.warm_for(cols.U if cols.K else None))
         omega = float(vals[0])
         upper = cols.upper(R)
-        lower, _ = scaled_dual_bound(R, Y, beta, omega)
+        lower, _ = scaled_dual_bound(R, Y, beta, oracle.value_bound(R, omega)
+                                     if oracle.exact else omega)
         F = Y - R
         fw_gap = t * omega - float(np.sum(R * F))
         state.step(upper, lower, lambda: cols.network(oracle.basis), cols.K, omega, R)

@@ -207,7 +207,7 @@ def _column_generation(X, Yp, beta, lo, orc, tol, max_iters, time_limit, n_cuts,
         vals, Ur = orc.reduced(Z, n_cuts, warm)
         # a certified ω̄ ≥ ω(Z): the exact maximum for rank ≤ 3; the spectral bound
         # ‖Z‖₂‖X‖₂ otherwise (the final certificate below calls DualOracle.bound once)
-        omega_bar = float(vals[0]) if orc.exact else max(
+        omega_bar = orc.value_bound(Z, vals[0]) if orc.exact else max(
             float(vals[0]), float(np.linalg.norm(Z, 2)) * x_norm)
         lower, _ = loss_dual_bound(lo, Z, Yp, beta, omega_bar)
         if not orc.exact:  # NOT a bound (the heuristic may miss ω): a stopping test only

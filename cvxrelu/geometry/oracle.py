@@ -52,6 +52,7 @@ import numpy as np
 
 from .._validate import as_data, as_seed_rng, check_choice
 from ..errors import InvalidInputError, SolverError, UnsupportedError
+from .arrangements import RANK_RTOL, _rank_of_singular_values
 from .oracle_ascent import ascent_starts, distinct_top, projected_ascent
 
 __all__ = ["cone_pca", "DualOracle", "OracleResult", "OracleBound", "dual_oracle"]
@@ -416,8 +417,12 @@ class DualOracle:
         Number of random starts of the heuristic (rank ≥ 4).
     seed : None, int or numpy Generator
         Randomness of the heuristic.
-    rank_tol : float
-        Relative singular-value threshold of the rank reduction (App. A.2).
+    rank_tol : float, default :data:`~cvxrelu.geometry.arrangements.RANK_RTOL`
+        Relative singular-value threshold of the rank reduction (App. A.2), the package's
+        one rank tolerance. The discarded part X − X V_r V_rᵀ has spectral norm
+        σ_{r+1} (:attr:`discarded`); since (·)_+ is 1-Lipschitz,
+        |‖Zᵀ(Xu)_+‖ − ‖Zᵀ(X V_r V_rᵀ u)_+‖| ≤ ‖Z‖₂ σ_{r+1} for ‖u‖ ≤ 1, so every certified
+        value adds :meth:`slack` = ‖Z‖₂ σ_{r+1} (zero for data of exact rank r).
 
     Attributes
     ----------
@@ -426,7 +431,10 @@ class DualOracle:
     basis : ndarray, shape (d, r)
         Orthonormal V_r; the reduced data is ``Xr = X @ basis``.
     exact : bool
-        Whether the oracle's value is exact.
+        Whether the oracle's value is exact (on the reduced data: ω(Z) ≤ value +
+        :meth:`slack`, see :meth:`value_bound`).
+    discarded : float
+        σ_{r+1}, the spectral norm of the part of X the rank reduction drops (0 when none).
 
     Examples
     --------
@@ -438,14 +446,15 @@ class DualOracle:
     """
 
     def __init__(self, X, method: str = "auto", n_starts: int = 64, seed=None,
-                 rank_tol: float = 1e-10):
+                 rank_tol: float = RANK_RTOL):
         X = as_data(X)
         check_choice(method, ("auto", "exact", "heuristic"), "method")
         self.X = X
         n, d = X.shape
         _, s, vt = np.linalg.svd(X, full_matrices=False)
-        r = int(np.sum(s > rank_tol * s[0])) if s.size and s[0] > 0 else 0
+        r = _rank_of_singular_values(s, float(rank_tol))
         self.rank = r
+        self.discarded = float(s[r]) if r < s.size else 0.0
         self.basis = vt[:r].T.copy()
         self.Xr = X @ self.basis
         if method == "exact" and r > 3:
@@ -509,6 +518,19 @@ class DualOracle:
         U = self.basis @ Ur
         return OracleResult(float(vals[0]), U[:, 0], vals, U, self.exact)
 
+    def slack(self, Z) -> float:
+        """‖Z‖₂ σ_{r+1}: how much ω(Z) on X can exceed ω on the rank-reduced data
+        (0 for data of exact rank r). Every certified value adds it."""
+        if self.discarded == 0.0:
+            return 0.0
+        return float(np.linalg.norm(np.asarray(Z, dtype=float).reshape(self.X.shape[0], -1),
+                                    2)) * self.discarded * (1 + 1e-12)
+
+    def value_bound(self, Z, value: float) -> float:
+        """A certified ω̄ ≥ ω(Z) from an exact oracle's ``value`` at Z (value + :meth:`slack`);
+        with a heuristic oracle the result is no bound (the value may miss ω)."""
+        return float(value) + self.slack(Z)
+
     def bound(self, Z, time_limit=None, node_budget=None, tol: float = 1e-9,
               warm=None, n_candidates: int = 16) -> OracleBound:
         """A certified bracket ω_lo ≤ ω(Z) ≤ ω̄ (see :class:`OracleBound`).
@@ -557,27 +579,32 @@ class DualOracle:
         if warm is not None:
             warm = np.asarray(warm, dtype=float).reshape(self.X.shape[1], -1)
             warm_r = self.basis.T @ warm
+        slack = self.slack(Z)
         if self.rank <= 2:
             res = self(Z, int(n_candidates), warm)
             lo = float(res.value)
-            up = lo * (1 + 1e-12)
-            return OracleBound(lo, up, res.direction, True, 1, "exact",
-                               res.directions, np.asarray(res.values, dtype=float))
+            up = lo * (1 + 1e-12) + slack
+            return OracleBound(lo, up, res.direction, up - lo <= tol * max(up, 1e-300), 1,
+                               "exact", res.directions, np.asarray(res.values, dtype=float))
         from .oracle_bnb import certified_max
 
         cm = certified_max(self.Xr, Z, tol=tol, time_limit=time_limit,
                            node_budget=node_budget, warm=warm_r, seed=self._rng)
         spec = float(np.linalg.norm(Z, 2) * np.linalg.norm(self.Xr, 2)) * (1 + 1e-12)
-        up = max(min(cm.upper, spec), cm.lower)
+        up = max(min(cm.upper, spec), cm.lower) + slack
         method = "branch_and_bound" if cm.complete else "branch_and_bound[stopped]"
         if spec < cm.upper:
             method = "spectral"
-        exact = up - cm.lower <= tol * max(up, 1e-300)
+        lo = cm.lower
+        if self.discarded:  # attained on X itself (the reduced value may differ by the slack)
+            lo = float(self.values(Z, self.basis @ cm.direction)[0])
+        up = max(up, lo)
+        exact = up - lo <= tol * max(up, 1e-300)
         cand = cm.candidates if cm.candidates is not None else cm.direction[:, None]
         cand = cand / np.maximum(np.linalg.norm(cand, axis=0), 1e-300)
         cvals = self._values_reduced(Z, cand)
         sel = distinct_top(cvals, cand, int(n_candidates), tol=1e-9)
-        return OracleBound(cm.lower, up, self.basis @ cm.direction, bool(exact), cm.nodes,
+        return OracleBound(lo, up, self.basis @ cm.direction, bool(exact), cm.nodes,
                            method, self.basis @ cand[:, sel], cvals[sel])
 
     def reduced(self, Z: np.ndarray, k: int = 1, warm=None):

@@ -51,6 +51,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without scikit-l
 from .._validate import as_beta, check_choice
 from ..errors import InvalidInputError
 from ..losses import Loss, SquaredLoss, get_loss
+from ..geometry.arrangements import numerical_rank
 from ..networks.network import ReLUNetwork
 from .path import _fit_driver, beta_max
 
@@ -213,7 +214,7 @@ class _ConvexReLUBase(BaseEstimator):
             warm = old
         self.init_objective_ = None
         if warm is None and (self.init == "local" or (
-                self.init == "auto" and np.linalg.matrix_rank(Xa) > 3)):
+                self.init == "auto" and numerical_rank(Xa) > 3)):
             warm = _local_network(Xa, Y, beta, loss, int(self.init_neurons),
                                   int(self.init_max_iter), seed)
             if warm is not None:
