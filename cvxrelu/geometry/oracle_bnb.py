@@ -570,8 +570,11 @@ class _Level:
             if ctx.budget.out():
                 self.upper_done = max(self.upper_done, float(OU.max()))
                 return
-            if OU.size > ctx.batch:
-                sel = np.argpartition(-OU, ctx.batch - 1)[: ctx.batch]
+            # the best-bounded open nodes are split; with many open nodes a larger batch
+            # (a sixteenth of them) keeps the list handling linear in the nodes evaluated
+            batch = max(ctx.batch, OU.size // 16)
+            if OU.size > batch:
+                sel = np.argpartition(-OU, batch - 1)[:batch]
                 rest = np.ones(OU.size, dtype=bool)
                 rest[sel] = False
                 PC, PH, PP, PS = OC[sel], OH[sel], OU[sel], OS[sel]
