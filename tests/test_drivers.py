@@ -335,7 +335,8 @@ class _BlindOracle:
         order = np.argsort(-vals)[:k]
         return vals[order], self.fixed[:, order]
 
-    def bound(self, Z, time_limit=None, node_budget=None, tol=1e-9, warm=None):
+    def bound(self, Z, time_limit=None, node_budget=None, tol=1e-9, warm=None,
+              n_candidates=16):
         self.bound_calls += 1
         return self.inner.bound(Z)
 

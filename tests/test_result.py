@@ -116,6 +116,11 @@ def test_conclude_reports_an_oracle_failure():
     _, status, _, _ = conclude(orc, 0.5 * Y, Y, 1.0, upper=1.0, stop_status=Status.STALLED,
                                tol=1e-6, time_left=2.5)
     assert status is Status.STALLED
+    # the iterations stopped on the heuristic's word ("no violated direction") and the final
+    # certified search contradicts it: an oracle failure too, not a mere "gap"
+    _, status, msg, _ = conclude(orc, 0.5 * Y, Y, 1.0, upper=1.0, stop_status=Status.OPTIMAL,
+                                 tol=1e-6, time_left=2.5)
+    assert status is Status.ORACLE_FAILED and "1.5" in msg
     # ω_lo ≤ β (no violated direction found) with a heuristic value above upper: the
     # certified gap decides ("gap" after the iterations' own gap closed), not a failure
     orc2 = _FakeOracle(lo=1.0, up=3.0)

@@ -293,7 +293,8 @@ def conclude(oracle, Z, Y, beta, *, upper, certified_lower=-np.inf, heuristic_lo
     * ``OPTIMAL`` — certified relative gap ≤ tol;
     * ``ORACLE_FAILED`` — the certified search found a violated direction (ω_lo > β: the
       network is provably not optimal, the iterations' heuristic missed it) and the run had
-      no budget left to use it (``budget_exhausted``);
+      no budget left to use it (``budget_exhausted``), or the iterations had stopped on the
+      heuristic's word (``stop_status`` OPTIMAL) — the final search contradicts it;
     * ``GAP`` — the iterations found no violated direction (``stop_status`` OPTIMAL) but the
       certified gap exceeds tol (ω̄ loose, or a direction missed);
     * otherwise ``stop_status`` (``MAX_ITERS``, ``TIME_LIMIT``, ``STALLED``, ``T_SOLVED``).
@@ -357,7 +358,7 @@ def conclude(oracle, Z, Y, beta, *, upper, certified_lower=-np.inf, heuristic_lo
             and heuristic_lower > upper + _ROUNDING * 10 * max(abs(upper), 1e-300)):
         heur_note = (f" (a heuristic value {heuristic_lower:.10g} lay above the network's "
                      f"objective {upper:.10g} during the iterations and was discarded)")
-    if missed and budget_exhausted:
+    if missed and (budget_exhausted or stop_status == Status.OPTIMAL):
         msg = (f"the heuristic dual oracle failed to find the most violated direction: the "
                f"certified search found ω = {ob.lower:.10g} > β = {beta:.6g}{heur_note}, and "
                f"no budget was left to use it; the certified relative gap is {rel:.3e}. "
