@@ -79,10 +79,8 @@ class _Atoms:
         self.A = a[:, None] if self.A is None else np.hstack([self.A, a[:, None]])
 
     def network(self, basis):
-        nv = np.linalg.norm(self.W, axis=1)
-        keep = nv > 0
-        s = np.sqrt(nv[keep])
-        return ReLUNetwork(basis @ (self.U[:, keep] * s), self.W[keep] / s[:, None])
+        """The balanced network of the atoms (unit u_k, weights w_k; Remark 5.1)."""
+        return ReLUNetwork(basis @ self.U, self.W).balanced()
 
 
 def _paper_fixed_t(oracle, Y, beta, t, iters, tol, state, fw_tol=0.0):
