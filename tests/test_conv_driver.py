@@ -230,3 +230,77 @@ def test_time_limit_and_no_local_search_keep_valid_bounds(rng):
     assert plain.status == "optimal" and plain.info["local_rounds"] == 0
     assert rel(plain.upper, p) < 1e-6
     _check_history(plain)
+
+
+def test_result_follows_the_engine_vocabulary(rng):
+    """Status members, the final certificate of Run.finish (info["oracle_bound"]), a balanced
+    network whose objective is ``upper``, and a lower bound checked against an independent
+    exact oracle on the uncompressed stacked patch matrix at the network's own residual."""
+    from cvxrelu.drivers.result import Status, scaled_dual_bound
+
+    images = rng.standard_normal((6, 1, 3, 3))
+    Y = rng.standard_normal((6, 2))
+    beta = 0.1
+    res = conv_cutting_plane(images, Y, beta, kernel_size=(1, 3), progress=False, seed=0)
+    assert res.status is Status.OPTIMAL and res.certified and res.exact_oracle
+    assert res.certified_rel_gap == (res.upper - res.lower) / abs(res.upper) <= 1e-6
+    assert res.info["omega_bound"] is res.info["oracle_bound"]
+    assert res.lower >= max(rec.lower for rec in res.history)
+    net = res.network
+    nu, nv = net.neuron_norms()
+    assert net.n_filters >= 1 and np.allclose(nu, nv, rtol=1e-12)       # balanced
+    assert rel(net.objective(images, Y, beta), res.upper) < 1e-10
+    # ω at the network's residual by the full stacked oracle (exact, h = 3): the dual bound
+    # it gives is a certified lower bound too, so it cannot exceed upper and the driver's
+    # lower is within tol of it
+    Pk = cr.patches(images, kernel_size=(1, 3))
+    Zn = Y - net.predict(images)
+    omega = DualOracle(cr.patch_matrix(Pk))(np.tile(Zn, (Pk.shape[0], 1))).value
+    ref = scaled_dual_bound(Zn, Y, beta, omega)[0]
+    assert ref <= res.upper * (1 + 1e-12)
+    assert rel(res.lower, ref) < 1e-6
+
+
+def test_cut_short_rank4_run_keeps_a_valid_certificate():
+    """h = 4 stopped by max_iters: status max_iters (a violated filter at the end means the
+    run was cut short, never oracle_failed), a message, a certified lower bound below the
+    exact convex value of (50) (conv_bidual, all patterns) and heuristic info consistent."""
+    from cvxrelu.drivers.result import Status
+
+    rng = np.random.default_rng(1)
+    images = rng.standard_normal((3, 1, 2, 3))
+    Y = rng.standard_normal((3, 2))
+    beta = 0.2
+    f = cr.conv_bidual(images, Y, beta, kernel_size=2)
+    assert f.bound == "exact"
+    p = f.solve()
+    res = conv_cutting_plane(images, Y, beta, kernel_size=2, max_iters=2, progress=False,
+                             seed=0, local_search=False)
+    assert res.status is Status.MAX_ITERS and "max_iters" in res.message
+    assert res.certified and res.lower <= p * (1 + 1e-7) <= res.upper * (1 + 1e-7)
+    assert res.info["oracle_calls"] == 2 and res.iterations == 2
+    h = res.info["heuristic_lower"]
+    if np.isfinite(h):
+        assert rel(res.info["heuristic_rel_gap"], (res.upper - h) / res.upper) < 1e-12
+    else:
+        assert res.info["heuristic_rel_gap"] is None
+    assert len(res.info["heuristic_history"]) == 2
+    _check_history(res)
+
+
+def test_patch_oracle_brackets_the_stacked_omega(rng):
+    """PatchOracle.bound(Z) (the compressed oracle at S Z) brackets ω of the uncompressed
+    stacked matrix at Z̃ = [Z; …; Z]: above every sampled filter's value, ω_lo attained."""
+    from cvxrelu.drivers.conv_cutting_plane import PatchOracle
+
+    images = rng.integers(-1, 2, size=(5, 1, 3, 3)).astype(float)
+    Z = rng.standard_normal((5, 2))
+    Pk = cr.patches(images, kernel_size=2)                         # h = 4
+    ob = PatchOracle(_PatchData(Pk), seed=0).bound(Z, time_limit=5.0)
+    M, Zt = cr.patch_matrix(Pk), np.tile(Z, (Pk.shape[0], 1))
+    U = rng.standard_normal((4, 20000))
+    U /= np.linalg.norm(U, axis=0)
+    sampled = np.linalg.norm(Zt.T @ np.maximum(M @ U, 0.0), axis=0).max()
+    at_dir = np.linalg.norm(Zt.T @ np.maximum(M @ ob.direction, 0.0))
+    assert rel(at_dir, ob.lower) < 1e-9
+    assert sampled <= ob.upper * (1 + 1e-12) and ob.lower <= ob.upper

@@ -18,27 +18,38 @@ S ∈ R^{q×n} the sparse count matrix S[j, i] = #{k : row k of image i equals M
 and the features a(u) = Sᵀ(M_u u)_+ are computed on (M_u, S): identical values, fewer rows
 (on the 1 797 scikit-learn digits with 2×2 kernels q = 21 881 instead of nK = 88 053).
 
-Kelley / column generation (App. A.5), as :func:`~cvxrelu.cutting_plane` does for (11):
-the master is the group lasso over the collected unit filters' features
-(:class:`~cvxrelu.drivers.columns.Columns` with the
-:class:`~cvxrelu.drivers.columns.PatchFeatures` map, the same columns as the dense drivers;
-:func:`~cvxrelu.drivers.group_lasso.solve_group_lasso` on the Gram matrix), its residual
-Z = Y − A V is the next query point. Each round first tries a cheap local ascent from the
-current filters (partial pricing: any violated filter is a valid cut); only when it finds
-none is the oracle called (a "global round"), which gives
+Kelley / column generation (App. A.5), as :func:`~cvxrelu.cutting_plane` does for (11), on
+the shared engine (:mod:`cvxrelu.drivers.engine`): a :class:`~cvxrelu.drivers.engine.Run`
+holds the bounds, history, progress and stopping rule, and
+:meth:`~cvxrelu.drivers.engine.Run.finish` → :func:`~cvxrelu.drivers.result.conclude` gives
+the final certificate and the :class:`~cvxrelu.drivers.result.Status`. The master is the group
+lasso over the collected unit filters' features (:class:`~cvxrelu.drivers.columns.Columns`
+with the :class:`~cvxrelu.drivers.columns.PatchFeatures` map, the same columns as the dense
+drivers; :func:`~cvxrelu.drivers.group_lasso.solve_group_lasso` on the Gram matrix), its
+residual Z = Y − A V is the next query point. The oracle is :class:`PatchOracle`: ω(S Z) on
+the compressed patch matrix, so the engine certifies the CNN as it does a dense network.
+
+The loop is the driver's own (not :func:`~cvxrelu.drivers.engine.column_generation`, whose
+rounds always call the oracle and whose heuristic lower bounds need a certified refinement at
+the end): each round first tries a cheap local ascent from the current filters (partial
+pricing: any violated filter is a valid cut, but gives no bound); only when it finds none is
+the oracle called (a "global round"), which gives
 
 * an UPPER bound: the objective (6) of a real :class:`~cvxrelu.ConvReLUNetwork` (filters
-  u_k √‖v_k‖, output weights v_k/√‖v_k‖);
+  u_k √‖v_k‖, output weights v_k/√‖v_k‖: ``TwoLayerNetwork.balanced``);
 * a certified LOWER bound: Z scaled into dual feasibility, ``scaled_dual_bound(Z, Y, β, ω̄)``
   with ω̄ ≥ ω(Z) certified — the exact oracle's value for h ≤ 3 (``DualOracle.__call__``,
   which also returns several cuts), :meth:`DualOracle.bound`'s ω̄ for h ≥ 4 (one call: its
   attained end ω_lo and direction are the heuristic value and the cut; every violated
   column of its optional ``candidates`` field is a cut too).
 
-For h ≥ 4 the certified bound is as tight as :meth:`DualOracle.bound` is for rank(M) ≥ 4 (a
-spectral bound today, loose); the driver then stops when no violated filter is found, with
-status "gap", and reports the heuristic gap (ω_lo in place of ω̄) separately, never as a
-bound.
+For h ≥ 4 the certified bound is as tight as :meth:`DualOracle.bound` is for rank(M) ≥ 4
+(branch and bound, anytime: loose when stopped early); the driver stops when no violated
+filter is found or the heuristic gap (ω_lo in place of ω̄) is closed, and the final status
+follows the certified gap: ``Status.OPTIMAL`` (≤ tol) or ``Status.GAP``; the heuristic gap
+is reported separately, never as a bound. Every round's lower bound is certified, so a
+violated filter found by the final certificate only means that the run was cut short: the
+status stays ``MAX_ITERS`` / ``TIME_LIMIT`` (never ``ORACLE_FAILED``).
 """
 
 from __future__ import annotations
@@ -53,17 +64,23 @@ from .._torch import is_torch_module
 from .._validate import as_beta, as_targets, check_choice
 from ..networks.conv_network import ConvReLUNetwork
 from ..errors import InvalidInputError, UnsupportedError
+from ..geometry.arrangements import numerical_rank
 from ..geometry.oracle import DualOracle, OracleBound
+from ..geometry.oracle_ascent import distinct_top
 from ..geometry.patches import as_images, as_pair, patches
 from .columns import Columns, PatchFeatures
-from .engine import Progress, certified_cuts
+from .engine import Budget, Run, certified_cuts
 from .group_lasso import _single_thread
 from .options import driver_options
-from .result import IterationRecord, SolveResult, final_status, scaled_dual_bound
+from .result import IterationRecord, SolveResult, Status, scaled_dual_bound
 
 __all__ = ["conv_cutting_plane", "conv_beta_max"]
 
 logger = logging.getLogger("cvxrelu")
+
+#: seconds of a certified bound ω̄ without a time_limit (the bound is anytime: a shorter
+#: budget gives a looser bound, never a wrong one)
+_ORACLE_SECONDS = 60.0
 
 
 # ------------------------------------------------------------------ patch data
@@ -96,6 +113,31 @@ class _PatchData:
     def aggregate(self, Z: np.ndarray) -> np.ndarray:
         """S Z (q, c): the oracle's matrix for the stacked residual Z̃ = [Z; …; Z]."""
         return np.asarray(self.S @ Z)
+
+
+class PatchOracle:
+    """The dual oracle of (50) at an image residual Z (n, c): ω_conv(Z) =
+    max_{‖u‖≤1} ‖Σ_k Zᵀ(X_k u)_+‖ = ω(S Z), the :class:`~cvxrelu.geometry.oracle.DualOracle`
+    of the compressed stacked patch matrix M_u asked at the aggregated residual S Z.
+
+    It has what the engine uses of an oracle (``exact``, ``rank``, ``__call__``, ``bound``),
+    so :meth:`~cvxrelu.drivers.engine.Run.finish` and
+    :func:`~cvxrelu.drivers.result.conclude` certify the CNN exactly as the dense drivers:
+    ``scaled_dual_bound(Z, Y, β, ω̄)`` with ω̄ ≥ ω(S Z). Directions live in patch space
+    R^h (the filters u)."""
+
+    def __init__(self, data: _PatchData, method: str = "auto", seed=None):
+        self.data = data
+        self.dual = DualOracle(data.rows, method=method, seed=seed)
+        self.exact, self.rank = self.dual.exact, self.dual.rank
+
+    def __call__(self, Z, n_candidates: int = 1, warm=None):
+        """:meth:`DualOracle.__call__` at S Z (filters in R^h)."""
+        return self.dual(self.data.aggregate(Z), n_candidates, warm=warm)
+
+    def bound(self, Z, **kw) -> OracleBound:
+        """:meth:`DualOracle.bound` at S Z: a certified bracket of ω_conv(Z)."""
+        return self.dual.bound(self.data.aggregate(Z), **kw)
 
 
 def _prepare(images, Y, beta, kernel_size, stride, padding, pooling):
@@ -185,17 +227,6 @@ def _starts(rows, Zc, U_keep, rng, n_random=128, n_best=16):
     return np.hstack([U_keep, R[:, np.argsort(-v)[:n_best]]])
 
 
-def _distinct_best(vals: np.ndarray, U: np.ndarray, k: int, tol: float = 1e-9):
-    """Indices of the k best columns of U with pairwise distinct directions."""
-    chosen = []
-    for i in np.argsort(-vals):
-        if all(float(U[:, i] @ U[:, j]) < 1 - tol for j in chosen):
-            chosen.append(i)
-            if len(chosen) >= k:
-                break
-    return np.asarray(chosen, dtype=int)
-
-
 def _warm_filters(warm_start, C: int, kernel: tuple) -> np.ndarray:
     """Flattened filters (h, m) of a warm start (ConvReLUNetwork, SolveResult or torch)."""
     net = getattr(warm_start, "network", warm_start)
@@ -245,8 +276,7 @@ def conv_beta_max(images, Y, *, kernel_size, stride=1, padding=0, pooling="sum",
     data = _PatchData(Pk)
     if data.rows.shape[0] == 0:
         return OracleBound(0.0, 0.0, np.zeros(data.h), True, 0, "zero data")
-    return DualOracle(data.rows, seed=seed).bound(data.aggregate(Y),
-                                                  time_limit=_ORACLE_SECONDS)
+    return PatchOracle(data, seed=seed).bound(Y, time_limit=_ORACLE_SECONDS)
 
 
 # ------------------------------------------------------------------ the driver
@@ -276,6 +306,10 @@ def conv_cutting_plane(images, Y, beta, *, kernel_size, stride=1, padding=0,
         Filters (cuts) added per round: the best distinct oracle candidates.
     time_limit : float, optional
         Seconds; checked once per round (a round is one oracle call and one master solve).
+        For h ≥ 4 a global round's certified bound may use all the time left; a final
+        certificate, when one is needed, gets at least 10 % of it
+        (:meth:`~cvxrelu.drivers.engine.Run.finish`), so a run may exceed it by one oracle
+        call.
     warm_start : ConvReLUNetwork, SolveResult or torch.nn.Sequential, optional
         Its filters' directions are the initial columns of the master. With the same
         architecture (kernel, stride, padding, pooling) the result is never worse than it.
@@ -300,19 +334,27 @@ def conv_cutting_plane(images, Y, beta, *, kernel_size, stride=1, padding=0,
     -------
     SolveResult
         ``network`` is a :class:`~cvxrelu.ConvReLUNetwork` (balanced) and ``upper`` its
-        objective (6) on ``images``. ``lower`` is always certified: the best
-        ``scaled_dual_bound(Z, Y, β, ω̄)`` over the global rounds and the final residual,
-        with ω̄ ≥ ω(Z) certified (exact for h ≤ 3; for h ≥ 4 ``DualOracle.bound(S Z).upper``,
-        as tight as that bound is: loose while it is the spectral bound). ``status`` is "optimal" when
-        that certified relative gap is ≤ tol; "gap" when the oracle found no violated filter
+        objective (6) on ``images``. ``lower`` is always certified (``certified`` is True,
+        ``exact_oracle`` is True: every ``history[k].lower`` is certified): the best
+        ``scaled_dual_bound(Z, Y, β, ω̄)`` over the global rounds and the final certificate
+        (:meth:`~cvxrelu.drivers.engine.Run.finish`: one ``DualOracle.bound`` at
+        the best network's residual, skipped when the last global round was there), with
+        ω̄ ≥ ω(Z) certified (exact for h ≤ 3; for h ≥ 4 ``DualOracle.bound(S Z).upper``, as
+        tight as that bound is). ``status`` is a :class:`~cvxrelu.drivers.result.Status`, as
+        for :func:`~cvxrelu.cutting_plane`: "optimal" when that certified relative gap is
+        ≤ tol; "gap" when the oracle found no violated filter (or the heuristic gap closed)
         but the certified gap is larger (h ≥ 4); else "max_iters", "time_limit" or
-        "stalled". ``info`` holds ``beta_max`` (the oracle value ω(Y) when the oracle
-        was called at Z = Y, else NaN; see :func:`conv_beta_max`), ``oracle_exact``,
-        ``omega_bound`` (the final :class:`~cvxrelu.geometry.oracle.OracleBound`),
-        ``heuristic_lower`` / ``heuristic_rel_gap`` (h ≥ 4: from the heuristic oracle's
-        value at the last master; NOT bounds; None when it exceeded the upper bound),
-        ``oracle_calls``, ``local_rounds``, ``n_patches``, ``patch_size``,
-        ``n_distinct_patches``.
+        "stalled" (``message`` says why). ``info`` holds ``beta_max`` (the oracle value ω(Y)
+        when the oracle was called at Z = Y, else NaN; see :func:`conv_beta_max`),
+        ``oracle_exact``, ``rank``, ``oracle_bound`` (the
+        :class:`~cvxrelu.geometry.oracle.OracleBound` of the final certificate) and its alias
+        ``omega_bound``, ``heuristic_lower`` (h ≥ 4, as for :func:`~cvxrelu.cutting_plane`:
+        the best heuristic value, −inf when none; NOT a bound), ``heuristic_rel_gap`` (its
+        relative gap to ``upper``, None when it is not finite), ``heuristic_history`` (the
+        global rounds' heuristic values), ``certified_refinements`` (h ≥ 4, always 0: the
+        rounds are certified), ``oracle_calls``, ``local_rounds``, ``n_columns``,
+        ``n_patches``, ``patch_size``, ``n_distinct_patches`` and the seconds
+        ``oracle_time`` (with the final certificate), ``local_time``, ``master_time``.
 
     Examples
     --------
@@ -343,177 +385,168 @@ def conv_cutting_plane(images, Y, beta, *, kernel_size, stride=1, padding=0,
                       progress, seed, oracle, bool(local_search), t0)
 
 
-_ORACLE_SECONDS = 60.0  # the certified bound's budget per call without a time_limit (anytime)
-
-
-def _remaining(time_limit, t0):
-    if time_limit is None:
-        return _ORACLE_SECONDS
-    return max(1e-3, time_limit - (time.perf_counter() - t0))   # the oracle needs > 0 s
-
-
 def _solve(imgs, Y, beta, Pk, arch, tol, max_iters, n_cuts, time_limit, warm, progress,
            seed, oracle, local_search, t0):
+    """Column generation for (50) on the shared :class:`~.engine.Run` state.
+
+    Not :func:`~.engine.column_generation`: a round prices first by the local search
+    (:func:`_local_search`: cuts without any bound) and asks the oracle only when that finds
+    no violated filter (a *global round*); for h ≥ 4 every global round is the certified
+    search ``DualOracle.bound`` itself (certified lower bound, its direction and violated
+    candidates as cuts), so no heuristic-to-certified refinement is needed. The bounds,
+    history, stopping rule (:meth:`Run.done`) and the final certificate (:meth:`Run.finish`
+    → :func:`~cvxrelu.drivers.result.conclude`) are the engine's.
+    """
     data = _PatchData(Pk)
     cols = Columns(PatchFeatures(data), Y, beta, keep_features=True)
     desc = "conv_cutting_plane"
     info = {"n_patches": data.n_patches, "patch_size": data.h,
             "n_distinct_patches": data.rows.shape[0]}
     if data.rows.shape[0] == 0:
-        # every patch is zero: every CNN outputs 0, p* = ½‖Y‖² (the zero network, Z = Y is
-        # feasible for every β since ω ≡ 0)
-        net = _network(np.zeros((data.h, 0)), np.zeros((0, Y.shape[1])), **arch)
-        p = 0.5 * cols.yy
-        rec = IterationRecord(1, p, p, time.perf_counter() - t0, 0, 0.0)
-        return SolveResult(network=net, upper=p, lower=p, status="optimal", exact_oracle=True,
-                           history=[rec], method=desc, beta=beta,
-                           time=time.perf_counter() - t0,
-                           info={**info, "beta_max": 0.0, "oracle_exact": True})
+        return _zero_data_result(Y, beta, arch, desc, info, t0)
     try:
-        orc = DualOracle(data.rows, method=oracle, seed=seed)
+        orc = PatchOracle(data, method=oracle, seed=seed)
     except UnsupportedError:
         raise UnsupportedError(
             f"oracle='exact' needs patches of rank <= 3 (h = C·kh·kw <= 3); these patches have "
-            f"rank {np.linalg.matrix_rank(data.rows)} (h = {data.h}). Use oracle='auto': the "
+            f"rank {numerical_rank(data.rows)} (h = {data.h}). Use oracle='auto': the "
             "lower bound then comes from DualOracle.bound and stays certified.") from None
+    run = Run(orc, Y, beta, tol=tol, max_iters=max_iters, time_limit=time_limit,
+              progress=progress, desc=desc)
+    # the rounds may use the whole time limit (their bounds are certified already); the
+    # final certificate is skipped when the last global round was at the best network
+    run.budget = Budget(time_limit, 0.0, t0)
+    run.history_certified = True     # every record's lower bound is certified (ω̄ per round)
+    bounds = run.bounds
+    bounds.offer_lower(0.0, certified=True)    # Z = 0 is dual feasible
+    info.update(oracle_exact=orc.exact, oracle_calls=0, local_rounds=0)
     rng = np.random.default_rng(seed)
-    info.update(rank=orc.rank, oracle_exact=orc.exact, oracle_calls=0, local_rounds=0)
-    bar = Progress(progress, desc)
+
+    def network():   # the master's network, balanced (Remark 5.1; zero columns dropped)
+        return _network(cols.U, cols.V, **arch).balanced()
+
     if warm is not None and cols.add(warm):
         cols.solve(accurate=True)
     Z = cols.residual()
-    history, heur = [], []
-    best_lower, best_upper = 0.0, np.inf       # Z = 0 is dual feasible: 0 is a lower bound
-    heur_lower = -np.inf   # the heuristic oracle's value at the LAST global round only
-    best = None
-    status, retried, force_global = "max_iters", False, False
-    final_bound, certified_last = None, False
+    heur = []                           # h ≥ 4: heuristic values of the global rounds
+    retried, force_global = False, False
     last_dirs = np.zeros((data.h, 0))
     clock = {"oracle": 0.0, "local": 0.0, "master": 0.0}
     # a local cut is used instead of a global oracle call only when it is violated by more
     # than this relative amount (smaller violations cannot move the gap much beyond tol)
     local_margin = max(10.0 * tol, 1e-9)
-    for it in range(1, max_iters + 1):
-        Zc = data.aggregate(Z)
-        upper = cols.upper(Z)
-        if upper < best_upper:
-            best_upper, best = upper, cols.balanced()
-        scale = max(abs(best_upper), 1e-300)
-        cuts, omega, done = None, float("nan"), None
+    while True:
+        bounds.offer_network(cols.upper(Z), network, Z, False)
+        cuts, omega = None, float("nan")
         if local_search and not force_global:
             tl = time.perf_counter()
-            starts = _starts(data.rows, Zc, np.hstack([cols.U, last_dirs]), rng)
-            lv, lU = _local_search(data.rows, Zc, starts)
-            viol = lv > beta * (1 + local_margin)
-            if np.any(viol):
-                sel = _distinct_best(lv[viol], lU[:, viol], n_cuts)
-                cuts = lU[:, viol][:, sel]
-                info["local_rounds"] += 1
+            cuts = _local_cuts(data, Z, np.hstack([cols.U, last_dirs]), rng, beta,
+                               local_margin, n_cuts)
+            info["local_rounds"] += int(cuts is not None)
             clock["local"] += time.perf_counter() - tl
         force_global = False
-        certified_last = cuts is None
-        if cuts is None:
-            # a global round: the dual oracle on the stacked patch matrix, (11) for (50)
+        global_round = cuts is None
+        if global_round:
             to = time.perf_counter()
-            warm_dirs = cols.U if cols.K else None
-            if orc.exact:
-                res = orc(Zc, n_cuts, warm=warm_dirs)
-                omega, values, dirs = float(res.value), res.values, res.directions
-                final_bound = OracleBound(omega, omega, res.direction, True, 1, "exact")
-            else:
-                # h ≥ 4: one call gives the best filter found (ω_lo, a cut when > β) and the
-                # certified ω̄ ≥ ω(Z) (DualOracle.bound, anytime under the time limit)
-                final_bound = orc.bound(Zc, time_limit=_remaining(time_limit, t0),
-                                        warm=warm_dirs)
-                omega = float(final_bound.lower)
-                values, dirs = np.array([omega]), final_bound.direction[:, None]
+            ob, values, last_dirs = _global_pricing(orc, Z, cols, n_cuts, run.budget)
             clock["oracle"] += time.perf_counter() - to
             info["oracle_calls"] += 1
-            last_dirs = dirs
-            if cols.K == 0 and "beta_max" not in info:
-                info["beta_max"] = omega      # ω(Y): the zero network's residual is Y
-            best_lower = max(best_lower,
-                             scaled_dual_bound(Z, Y, beta, final_bound.upper)[0])
+            omega = float(values[0])
+            if cols.K == 0:
+                info.setdefault("beta_max", omega)   # ω(Y): the zero network's residual
+            run.last_bound = (Z, ob)      # Run.finish reuses it when Z is the best network's
+            bounds.offer_lower(scaled_dual_bound(Z, Y, beta, ob.upper)[0], certified=True)
             violated = values > beta * (1 + 1e-12)
-            cuts = dirs[:, violated]
+            cuts = last_dirs[:, violated]
             if not orc.exact:
-                # every violated candidate of the certified search is a cut too (the optional
-                # OracleBound.candidates field, filters in patch space)
-                cuts = np.hstack([cuts, certified_cuts(final_bound, np.eye(data.h), beta)])
-            if best_upper - best_lower <= tol * scale:
-                done = "optimal"
-            elif not orc.exact:
-                # the heuristic end ω_lo may underestimate ω(Z): its dual value is no bound;
-                # only the current one (at the master's own residual, where it is ≤ upper
-                # unless the master is inexact) is used, to stop; one above upper is dropped
+                # every violated candidate of the certified search is a cut too
+                cuts = np.hstack([cuts, certified_cuts(ob, np.eye(data.h), beta)])
+                # the heuristic end ω_lo ≤ ω(Z): its dual value is no bound, only a stop test
                 hl = scaled_dual_bound(Z, Y, beta, omega)[0]
                 heur.append(hl)
-                heur_lower = hl if hl <= upper * (1 + 1e-12) else -np.inf
-                if upper - heur_lower <= tol * scale or not np.any(violated):
-                    done = "gap"         # no violated filter found, certified gap open
-        rec = IterationRecord(it, best_upper, best_lower, time.perf_counter() - t0, cols.K,
-                              omega)
-        history.append(rec)
-        bar.update(rec)
-        if done is not None:
-            status = done
+                bounds.offer_lower(hl, certified=False)
+        run.record(cols.K, omega)
+        if run.done():
             break
-        if time_limit is not None and rec.time > time_limit:
-            status = "time_limit"
+        if global_round and not orc.exact and not np.any(violated):
+            # the certified search finds no violated filter: the iterations are done;
+            # Run.finish decides "optimal" or "gap" by the certified gap
+            run.status = Status.OPTIMAL
             break
         tm = time.perf_counter()
         added = cols.add(cuts) if cuts.shape[1] else 0
         if added == 0:
-            if certified_last:            # a global round pointed at existing columns
+            if global_round:            # the oracle points at existing columns
                 if retried:
-                    status = "stalled"
+                    run.status = Status.STALLED
                     break
                 # the master is not accurate enough: re-solve it accurately
                 retried = True
                 cols.solve(accurate=True)
                 Z = cols.residual()
-                certified_last = False
-            force_global = True
+            force_global = True         # local cuts already present: ask the oracle
             clock["master"] += time.perf_counter() - tm
             continue
         retried = False
-        rel = (best_upper - max(best_lower, heur_lower)) / scale
-        cols.solve(target=min(1e-3, max(1e-9, 1e-2 * rel)))
+        cols.solve(target=min(1e-3, max(1e-9, 1e-2 * bounds.rel_gap())))
         Z = cols.residual()
-        cols.screen(cols.cut_values(Z), max_age=1, slack=0.999)
+        cols.screen(cols.cut_values(Z))
         clock["master"] += time.perf_counter() - tm
-        certified_last = False
-    # the last master may be better than every recorded one (e.g. after the last solve)
-    upper = cols.upper(Z)
-    if upper < best_upper:
-        best_upper, best = upper, cols.balanced()
-    if best is None:
-        best = cols.balanced()
-    net = _network(*best, **arch).balanced() if best[0].shape[1] else _network(*best, **arch)
-    Zn = Y - net.predict(imgs)
-    upper = 0.5 * float(np.sum(Zn * Zn)) + beta * net.weight_decay()   # objective (6)
-    if not certified_last:
-        # the final certificate, at the returned network's residual (a lower bound need not
-        # come from the returned network: the in-loop one is reused when it was the last step)
-        to = time.perf_counter()
-        final_bound = orc.bound(data.aggregate(Zn), time_limit=_remaining(time_limit, t0))
-        clock["oracle"] += time.perf_counter() - to
-        best_lower = max(best_lower, scaled_dual_bound(Zn, Y, beta, final_bound.upper)[0])
-    lower = best_lower
-    rel = (upper - lower) / max(abs(upper), 1e-300)
-    if status == "optimal" and rel > tol:
-        status = "gap"
-    info.update(omega_bound=final_bound, n_columns=cols.K,
-                **{f"{k}_time": v for k, v in clock.items()})
+    info.update(n_columns=cols.K)
+    tf = time.perf_counter()
+    # a violated filter found by the final certificate means the run was cut short (its
+    # rounds' oracle is the certified search itself): the status stays max_iters /
+    # time_limit, never oracle_failed
+    res = run.finish(imgs, oracle_time_limit=None, oracle_budget=None,
+                     warm=cols.U if cols.K else None, info=info, exhausted=False)
+    clock["oracle"] += time.perf_counter() - tf
+    res.info.update(omega_bound=res.info["oracle_bound"],
+                    **{f"{k}_time": v for k, v in clock.items()})
+    res.info.setdefault("beta_max", float("nan"))
     if not orc.exact:
-        ok = np.isfinite(heur_lower)
-        info.update(heuristic_lower=float(heur_lower) if ok else None,
-                    heuristic_rel_gap=(upper - heur_lower) / max(abs(upper), 1e-300)
-                    if ok else None, heuristic_history=heur)
-    info.setdefault("beta_max", float("nan"))
-    result = SolveResult(network=net, upper=upper, lower=lower,
-                         status=final_status(rel, tol, True, status), exact_oracle=True,
-                         history=history, method=desc, beta=beta,
-                         time=time.perf_counter() - t0, info=info)
-    bar.close(result)
-    return result
+        h = res.info["heuristic_lower"]
+        res.info.update(heuristic_rel_gap=(res.upper - h) / max(abs(res.upper), 1e-300)
+                        if np.isfinite(h) else None, heuristic_history=heur)
+    return res
+
+
+def _local_cuts(data, Z, U_keep, rng, beta, margin, n_cuts):
+    """Partial pricing: up to ``n_cuts`` distinct filters that the local search finds violated
+    by more than ``margin`` (relative), or None."""
+    Zc = data.aggregate(Z)
+    lv, lU = _local_search(data.rows, Zc, _starts(data.rows, Zc, U_keep, rng))
+    viol = lv > beta * (1 + margin)
+    if not np.any(viol):
+        return None
+    lv, lU = lv[viol], lU[:, viol]
+    return lU[:, distinct_top(lv, lU, n_cuts, tol=1e-9)]
+
+
+def _global_pricing(orc, Z, cols, n_cuts, budget):
+    """A global round: the dual oracle on the stacked patch matrix, (11) for (50).
+
+    Returns (certified bracket ω_lo ≤ ω(Z) ≤ ω̄, values, directions (h, k)): for h ≤ 3 the
+    exact oracle's ``n_cuts`` best filters (ω̄ = ω); for h ≥ 4 one ``DualOracle.bound`` call
+    (anytime, all the time left or 60 s): its attained end ω_lo and its direction."""
+    warm = cols.U if cols.K else None
+    if orc.exact:
+        res = orc(Z, n_cuts, warm=warm)
+        omega = float(res.value)
+        return (OracleBound(omega, omega, res.direction, True, 1, "exact"), res.values,
+                res.directions)
+    left = budget.left()
+    ob = orc.bound(Z, time_limit=_ORACLE_SECONDS if left is None else max(1e-3, left),
+                   warm=warm)
+    return ob, np.array([float(ob.lower)]), np.asarray(ob.direction, dtype=float)[:, None]
+
+
+def _zero_data_result(Y, beta, arch, desc, info, t0) -> SolveResult:
+    """Every patch is zero: every CNN outputs 0 and p* = ½‖Y‖², attained by the zero network
+    (Z = Y is dual feasible for every β since ω ≡ 0)."""
+    h = arch["C"] * arch["kernel"][0] * arch["kernel"][1]
+    net = _network(np.zeros((h, 0)), np.zeros((0, Y.shape[1])), **arch)
+    p = 0.5 * float(np.sum(Y * Y))
+    t = time.perf_counter() - t0
+    return SolveResult(network=net, upper=p, lower=p, status=Status.OPTIMAL, exact_oracle=True,
+                       history=[IterationRecord(1, p, p, t, 0, 0.0)], method=desc, beta=beta,
+                       time=t, info={**info, "beta_max": 0.0, "oracle_exact": True})

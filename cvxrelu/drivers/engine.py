@@ -18,6 +18,11 @@ is shared and lives here:
 * :func:`certified_cuts` — the violated directions of a certified ``oracle.bound`` call
   (its best direction and every violated ``candidates`` column) as cuts.
 
+Kelley and ACCPM run :func:`column_generation`; drivers whose rounds differ keep their own
+loop on :class:`Run` (the any-loss driver: query ∇ℓ_μ; the CNN driver: local-search pricing
+before the oracle, whose object need only provide ``exact``, ``rank``, ``__call__`` and
+``bound`` — :class:`~cvxrelu.drivers.conv_cutting_plane.PatchOracle`).
+
 The columns (collected neurons, their features, the master) are
 :class:`~cvxrelu.drivers.columns.Columns`.
 """
@@ -196,6 +201,9 @@ class Run:
         self.omega = np.nan
         self.refinements = 0       # certified bound calls whose cuts resumed the iterations
         self.last_bound = None     # (Z, OracleBound) of the last certified bound call
+        # whether every record's lower bound is certified (SolveResult.exact_oracle): true
+        # with an exact oracle, and for a driver whose rounds call the certified bound
+        self.history_certified = oracle.exact
 
     # ---------------------------------------------------------------- offers
     def offer_warm_network(self, net, X, residual):
@@ -279,7 +287,8 @@ class Run:
             info["heuristic_lower"] = heur
             info["certified_refinements"] = self.refinements
         res = SolveResult(network=b.network, upper=b.upper, lower=lower, status=status,
-                          exact_oracle=oracle.exact, history=self.history, method=self.desc,
+                          exact_oracle=self.history_certified, history=self.history,
+                          method=self.desc,
                           beta=self.beta, time=budget.elapsed(), info=info, certified=True,
                           message=message)
         self.bar.close(res)
