@@ -135,6 +135,10 @@ class PatchOracle:
         """:meth:`DualOracle.__call__` at S Z (filters in R^h)."""
         return self.dual(self.data.aggregate(Z), n_candidates, warm=warm)
 
+    def value_bound(self, Z, value: float) -> float:
+        """:meth:`DualOracle.value_bound` at S Z: ω̄ from an exact value."""
+        return self.dual.value_bound(self.data.aggregate(Z), value)
+
     def bound(self, Z, **kw) -> OracleBound:
         """:meth:`DualOracle.bound` at S Z: a certified bracket of ω_conv(Z)."""
         return self.dual.bound(self.data.aggregate(Z), **kw)
@@ -532,7 +536,8 @@ def _global_pricing(orc, Z, cols, n_cuts, budget):
     if orc.exact:
         res = orc(Z, n_cuts, warm=warm)
         omega = float(res.value)
-        return (OracleBound(omega, omega, res.direction, True, 1, "exact"), res.values,
+        up = orc.value_bound(Z, omega)   # + the rank reduction's slack (0 at exact rank)
+        return (OracleBound(omega, up, res.direction, True, 1, "exact"), res.values,
                 res.directions)
     left = budget.left()
     ob = orc.bound(Z, time_limit=_ORACLE_SECONDS if left is None else max(1e-3, left),
