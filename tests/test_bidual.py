@@ -183,3 +183,26 @@ def test_iteration_limit_is_an_error_not_a_value(figure1_data):
     with pytest.raises(cr.SolverError, match="status"):
         f.solve(solver="SCS", max_iters=5)
     assert f.value is None
+
+
+@pytest.mark.parametrize("seed", [0, pytest.param(1, marks=pytest.mark.slow)])
+def test_rank4_certified_driver_matches_program_9(seed):
+    """c = 1, rank 4 (issue 13, "For c = 1 compare with Pilanci & Ergen's program (9) on all
+    patterns"): the cutting-plane driver, whose lower bound at rank 4 comes from the
+    branch-and-bound ω̄ of DualOracle.bound, brackets the optimum of program (9) written
+    directly over ALL sign patterns, and closes on it."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((12, 4))
+    y = np.maximum(X @ rng.standard_normal(4), 0.0) - 0.5 * np.maximum(
+        X @ rng.standard_normal(4), 0.0) + 0.1 * rng.standard_normal(12)
+    beta = 0.1
+    arr = cr.sign_patterns(X)
+    assert arr.exact and arr.masks.shape[1] > 100
+    ref = _program9(X, y, beta, arr.masks)
+    res = cr.cutting_plane(X, y, beta, tol=1e-7, progress=False, seed=0)
+    assert not res.exact_oracle                           # rank 4: the heuristic per call
+    assert res.certified and np.isfinite(res.lower)
+    assert res.lower <= ref * (1 + 1e-6)                  # certified lower bound ≤ p*
+    assert ref <= res.upper * (1 + 1e-6)                  # p* ≤ a real network's objective
+    assert rel(res.upper, ref) < 1e-5 and rel(res.lower, ref) < 1e-5
+    assert rel(res.network.objective(X, y, beta), res.upper) < 1e-9
