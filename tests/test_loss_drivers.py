@@ -3,6 +3,7 @@ references: the exact convex program cr.bidual(loss=...) solved by Clarabel, CVX
 master problem, the squared-loss cutting plane, and the primal value of the returned
 network."""
 
+import time
 
 import cvxpy as cp
 import numpy as np
@@ -376,3 +377,28 @@ def test_oracle_budget_bounds_the_final_certificate():
     net_obj = res.network.objective(X, cr.losses.get_loss("cross_entropy").prepare_targets(y),
                                     0.5, "cross_entropy")
     assert res.upper == pytest.approx(net_obj, rel=1e-10)
+
+
+def test_loss_driver_resumes_with_directions_of_the_certified_search():
+    """The any-loss driver on the shared engine (issue 12 item 4): when its heuristic oracle
+    sees nothing to add, engine.refine asks the certified search with the loss's bound (79);
+    the violated directions it returns become columns and the rounds resume. Reference: the
+    CVXPY program (79) over all patterns (``cr.bidual(..., loss=...)``)."""
+    from cvxrelu.drivers.loss_driver import _column_generation
+    from cvxrelu.drivers.result import Status
+
+    from .test_drivers import _BlindOracle
+
+    X, Y = cr.datasets.figure1()
+    beta = 1e-2
+    lo = L.get_loss("huber")
+    p_star = cr.bidual(X, Y, beta, loss="huber").solve()
+    orc = _BlindOracle(X)
+    res = _column_generation(X, Y, beta, lo, orc, 1e-6, 300, None, 4, None, False,
+                             time.perf_counter(),
+                             None, None)
+    assert res.info["certified_refinements"] >= 1 and orc.bound_calls >= 2
+    assert res.certified and res.lower <= p_star * (1 + 1e-6)
+    assert p_star <= res.upper * (1 + 1e-6)
+    assert res.status is Status.OPTIMAL and res.certified_rel_gap <= 1e-6
+    assert rel(res.network.objective(X, Y, beta, "huber"), res.upper) < 1e-10

@@ -201,6 +201,9 @@ class Run:
         self.omega = np.nan
         self.refinements = 0       # certified bound calls whose cuts resumed the iterations
         self.last_bound = None     # (Z, OracleBound) of the last certified bound call
+        # the certified lower bound of a dual point Z given ω̄ ≥ ω(Z): (11) for the squared
+        # loss; the any-loss driver sets −ℓ*(sZ) of (79)
+        self.dual_bound = lambda Z, omega: scaled_dual_bound(Z, self.Y, self.beta, omega)[0]
         # whether every record's lower bound is certified (SolveResult.exact_oracle): true
         # with an exact oracle, and for a driver whose rounds call the certified bound
         self.history_certified = oracle.exact
@@ -280,7 +283,7 @@ class Run:
             oracle_budget=oracle_budget, warm=warm,
             evaluated_exactly=oracle.exact and b.Z_evaluated,
             precomputed=self._reusable_bound(left),
-            budget_exhausted=exhausted)
+            budget_exhausted=exhausted, dual_bound=self.dual_bound)
         info = dict(info or {})
         info.update(rank=oracle.rank, oracle_bound=ob)
         if not oracle.exact:
@@ -435,7 +438,7 @@ def refine(run: Run, cols, oracle_time_limit, oracle_budget) -> bool:
     warm = oracle.basis @ cols.U if cols.K else None
     ob = certified_bound(oracle, bounds.Z, run.budget, oracle_time_limit, oracle_budget, warm)
     run.last_bound = (bounds.Z, ob)
-    bounds.offer_lower(scaled_dual_bound(bounds.Z, run.Y, beta, ob.upper)[0], certified=True)
+    bounds.offer_lower(run.dual_bound(bounds.Z, ob.upper), certified=True)
     if bounds.upper - bounds.certified <= run.tol * max(abs(bounds.upper), 1e-300):
         run.status = Status.OPTIMAL
         return False

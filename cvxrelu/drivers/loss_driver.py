@@ -38,12 +38,12 @@ from .._validate import as_beta, as_data, as_targets
 from ..errors import InvalidInputError, UnsupportedError
 from ..geometry.oracle import DualOracle
 from .columns import Columns, DenseFeatures
-from .engine import Budget, Run
+from .engine import Budget, Run, refine
 from .group_lasso import _single_thread
 from .loss_certificate import check_bounds, loss_dual_bound
 from .loss_master import solve_loss_master
 from .options import driver_options
-from .result import SolveResult, Status, final_status
+from .result import SolveResult, Status
 
 __all__ = ["loss_cutting_plane"]
 
@@ -146,7 +146,6 @@ def loss_cutting_plane(X, Y, beta, *, loss, tol: float = 1e-6, max_iters: int = 
     X = as_data(X)
     n, d = X.shape
     Yp = as_targets(lo.prepare_targets(Y), n)
-    c = Yp.shape[1]
     beta = as_beta(beta)
     opt = driver_options(tol=tol, max_iters=max_iters, n_cuts=n_cuts, time_limit=time_limit,
                          oracle=oracle, oracle_time_limit=oracle_time_limit,
@@ -176,6 +175,8 @@ def _column_generation(X, Yp, beta, lo, orc, tol, max_iters, time_limit, n_cuts,
               progress=progress, desc=desc)
     # the rounds may use the whole time limit (the final bound gets what is left, see below)
     run.budget = Budget(time_limit, 0.0, t0)
+    run.history_certified = True   # every round's lower bound uses a certified ω̄
+    run.dual_bound = lambda Z, omega: loss_dual_bound(lo, Z, Yp, beta, omega)[0]   # (79)
     bounds = run.bounds
     cols = Columns(DenseFeatures(orc.Xr), Yp, beta, keep_features=True)
     if warm_start is not None:
@@ -197,6 +198,18 @@ def _column_generation(X, Yp, beta, lo, orc, tol, max_iters, time_limit, n_cuts,
     if cols.K:
         sol = solve_loss_master(cols.A, Yp, beta, master_loss, V0=cols.V, tol=master_tol)
         cols.V = sol.V
+
+    def resume() -> bool:
+        """The heuristic finds nothing to add: ask the certified search (engine.refine with
+        the loss's bound (79)). Its violated directions become columns (master re-solved)
+        and the rounds resume (True); otherwise the run ends and Run.finish decides the
+        status from the certified gap."""
+        if not refine(run, cols, oracle_time_limit, oracle_budget):
+            return False
+        cols.V = solve_loss_master(cols.A, Yp, beta, master_loss, V0=cols.V,
+                                   tol=min(master_tol, 1e-9)).V
+        return True
+
     while True:
         F = cols.A @ cols.V
         Z = lo.into_domain(master_loss.dual_point(F, Yp), Yp)  # ∇ℓ_(μ)(F) ∈ dom ℓ*
@@ -214,7 +227,8 @@ def _column_generation(X, Yp, beta, lo, orc, tol, max_iters, time_limit, n_cuts,
             heur = loss_dual_bound(lo, Z, Yp, beta, float(vals[0]))[0]
             best_heur = max(best_heur, heur)
         upper = lo.value(F, Yp) + beta * float(np.sum(np.linalg.norm(cols.V, axis=1)))
-        if bounds.offer_network(upper, lambda: cols.network(orc.basis), Z, False):
+        # an exact oracle evaluated ω at this very Z: its bound is already certified
+        if bounds.offer_network(upper, lambda: cols.network(orc.basis), Z, orc.exact):
             best_Uw = cols.U[:, np.any(cols.V != 0.0, axis=1)]
         bounds.offer_lower(lower, certified=True)
         bounds.certified = check_bounds(bounds.certified, bounds.upper, "loss_cutting_plane")
@@ -230,8 +244,11 @@ def _column_generation(X, Yp, beta, lo, orc, tol, max_iters, time_limit, n_cuts,
             heur_closed = heur_closed + 1 if closed else 0
             best_heur = -np.inf if closed else best_heur  # re-test on the next rounds
             if heur_closed >= 3:
-                run.status = Status.STALLED  # the heuristic finds nothing to add; certify below
-                break
+                run.status = Status.OPTIMAL  # "the iterations' gap closed" (heuristically)
+                if not resume():
+                    break
+                heur_closed, stalls = 0, 0
+                continue
         if run.budget.over():
             run.status = Status.TIME_LIMIT
             break
@@ -253,7 +270,10 @@ def _column_generation(X, Yp, beta, lo, orc, tol, max_iters, time_limit, n_cuts,
                 stalls += 1
                 if stalls >= 2:
                     run.status = Status.STALLED
-                    break
+                    if orc.exact or not resume():
+                        break
+                    heur_closed, stalls = 0, 0
+                    continue
             master_tol = max(1e-12, master_tol * 1e-2)
         else:
             stalls = 0
@@ -266,41 +286,11 @@ def _column_generation(X, Yp, beta, lo, orc, tol, max_iters, time_limit, n_cuts,
         cols.V = sol.V
         Zd = lo.into_domain(master_loss.dual_point(cols.A @ cols.V, Yp), Yp)
         cols.screen(cols.cut_values(Zd), max_age=2, slack=0.9)
-    return _finish(X, Yp, beta, lo, orc, run, best_Uw, tol, time_limit, oracle_time_limit,
-                   oracle_budget, info={"loss": lo.name, "oracle_value": omega_bar, "oracle_exact": orc.exact,
-                         "heuristic_lower": heur, "n_columns": cols.K, "mu": mu,
-                         "smoothed": not smooth})
-
-
-def _finish(X, Yp, beta, lo, orc, run, best_Uw, tol, time_limit, oracle_time_limit,
-            oracle_budget, info):
-    """The certificate of the loss driver: the best network's own objective (5) with loss ℓ
-    as upper bound and, with a heuristic oracle, one certified ω̄ (``DualOracle.bound``) at
-    its dual point, whose bound −ℓ*(sZ) (:func:`.loss_certificate.loss_dual_bound`) may
-    raise the lower bound."""
-    bounds, budget = run.bounds, run.budget
-    network = bounds.network
-    upper = network.objective(X, Yp, beta, lo)  # the reported value is the network's own
-    best_lower = bounds.certified
-    rel = (upper - best_lower) / max(abs(upper), 1e-300)
-    final_bound = None
-    if not orc.exact and rel > tol and bounds.Z is not None:
-        # one certified ω̄ from the oracle's bound at the best network's dual point
-        limit = oracle_time_limit
-        if limit is None:
-            left = budget.left()
-            limit = 60.0 if left is None else max(left, 1e-3)
-        final_bound = orc.bound(bounds.Z, time_limit=limit, node_budget=oracle_budget,
-                                warm=orc.basis @ best_Uw if best_Uw.shape[1] else None)
-        low, _ = loss_dual_bound(lo, bounds.Z, Yp, beta, float(final_bound.upper))
-        best_lower = max(best_lower, low)
-    best_lower = check_bounds(best_lower, upper, "loss_cutting_plane")
-    rel = (upper - best_lower) / max(abs(upper), 1e-300)
-    status = run.status.value if rel > tol else "optimal"
-    info = dict(info, oracle_bound=final_bound, rank=orc.rank)
-    res = SolveResult(
-        network=network, upper=upper, lower=best_lower,
-        status=final_status(rel, tol, True, status), exact_oracle=True,
-        history=run.history, method=run.desc, beta=beta, time=budget.elapsed(), info=info)
-    run.bar.close(res)
-    return res
+    # the reported value is the best network's own objective (5) with loss ℓ
+    bounds.upper = bounds.network.objective(X, Yp, beta, lo)
+    bounds.heuristic = heur if np.isfinite(heur) and heur <= bounds.upper else -np.inf
+    return run.finish(X, oracle_time_limit=oracle_time_limit, oracle_budget=oracle_budget,
+                      warm=orc.basis @ best_Uw if best_Uw.shape[1] else None,
+                      info={"loss": lo.name, "oracle_value": omega_bar,
+                            "oracle_exact": orc.exact, "n_columns": cols.K, "mu": mu,
+                            "smoothed": not smooth})

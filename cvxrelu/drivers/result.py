@@ -285,7 +285,8 @@ def _rel(upper: float, lower: float) -> float:
 
 def conclude(oracle, Z, Y, beta, *, upper, certified_lower=-np.inf, heuristic_lower=None,
              stop_status, tol, time_left=None, oracle_time_limit=None, oracle_budget=None,
-             warm=None, evaluated_exactly=False, precomputed=None, budget_exhausted=False):
+             warm=None, evaluated_exactly=False, precomputed=None, budget_exhausted=False,
+             dual_bound=None):
     """The final certificate of a driver: one call of ``oracle.bound`` at the residual Z.
 
     The status is decided by the *certified* gap (issue 13, item 3):
@@ -326,6 +327,10 @@ def conclude(oracle, Z, Y, beta, *, upper, certified_lower=-np.inf, heuristic_lo
         ``oracle.bound(Z)`` already computed by the driver at this Z: used instead of a call.
     budget_exhausted : bool
         The run stopped because an iteration, time or refinement budget ran out.
+    dual_bound : callable, optional
+        ``dual_bound(Z, ω̄)`` → the certified lower bound of the dual point Z given
+        ω̄ ≥ ω(Z): the squared loss's ``scaled_dual_bound(Z, Y, β, ω̄)[0]`` (11) by default,
+        −ℓ*(sZ) of (79) for other losses (:func:`~cvxrelu.drivers.loss_certificate.loss_dual_bound`).
 
     Returns
     -------
@@ -333,11 +338,16 @@ def conclude(oracle, Z, Y, beta, *, upper, certified_lower=-np.inf, heuristic_lo
         ``lower`` is certified; ``oracle_bound`` is the :class:`~cvxrelu.geometry.oracle.OracleBound`
         (None when skipped).
     """
+    if dual_bound is None:
+        def dual_bound(Zd, omega):
+            return scaled_dual_bound(Zd, Y, beta, omega)[0]
     ob = None
     lower = float(certified_lower)
+    if precomputed is None and _rel(upper, lower) <= tol:
+        return lower, Status.OPTIMAL, "", None    # already certified: no search needed
     if precomputed is not None:
         ob = precomputed
-        lower = max(lower, scaled_dual_bound(Z, Y, beta, ob.upper)[0])
+        lower = max(lower, dual_bound(Z, ob.upper))
     elif not evaluated_exactly:
         limit = oracle_time_limit
         if limit is None:
@@ -347,7 +357,7 @@ def conclude(oracle, Z, Y, beta, *, upper, certified_lower=-np.inf, heuristic_lo
         if not (np.isfinite(ob.upper) and ob.upper >= 0):
             raise CertificateError(f"the oracle returned an invalid upper bound ω̄ = "
                                    f"{ob.upper!r}; please report this.")
-        lower = max(lower, scaled_dual_bound(Z, Y, beta, ob.upper)[0])
+        lower = max(lower, dual_bound(Z, ob.upper))
     rel = _rel(upper, lower)
     if rel <= tol:
         return lower, Status.OPTIMAL, "", ob
