@@ -16,15 +16,13 @@ import pytest
 import cvxrelu as cr
 from cvxrelu.drivers.certify import certify
 from cvxrelu.errors import CvxReluError
-from cvxrelu.geometry.oracle import DualOracle
+
+from .helpers import tiny_instance
 
 
 def _instance(rank, seed=0):
-    rng = np.random.default_rng(seed)
-    X = rng.standard_normal((10, rank))
-    Y = rng.standard_normal((10, 2))
-    beta = 0.2 * DualOracle(X)(Y).value
-    return X, Y, beta, cr.bidual(X, Y, beta).solve()
+    X, Y, beta, _, p_star = tiny_instance(rank, seed)
+    return X, Y, beta, p_star
 
 
 @pytest.fixture(scope="module", params=[2, 3], ids=["rank2", "rank3"])

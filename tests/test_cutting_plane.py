@@ -22,20 +22,14 @@ from cvxrelu.drivers.loss_driver import loss_cutting_plane
 from cvxrelu.errors import UnsupportedError
 from cvxrelu.geometry.oracle import DualOracle
 
-
-def _tiny(rank, seed=0):
-    """n = 10 samples of rank ``rank``, c = 2, β = 0.2·ω(Y) (so the optimum has neurons),
-    and p* of the bi-dual (12) solved by CVXPY."""
-    rng = np.random.default_rng(seed)
-    X = rng.standard_normal((10, rank))
-    Y = rng.standard_normal((10, 2))
-    beta = 0.2 * DualOracle(X)(Y).value
-    return X, Y, beta, cr.bidual(X, Y, beta).solve()
+from .helpers import tiny_instance
 
 
 @pytest.fixture(scope="module", params=[2, 3], ids=["rank2", "rank3"])
 def tiny(request):
-    return _tiny(request.param)
+    """n = 10 samples of rank 2 or 3, c = 2, β = 0.2·ω(Y); p* of the bi-dual (12) by CVXPY."""
+    X, Y, beta, _, p_star = tiny_instance(request.param)
+    return X, Y, beta, p_star
 
 
 def test_kelley_and_accpm_agree_with_the_bidual(tiny):

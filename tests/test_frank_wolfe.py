@@ -15,23 +15,19 @@ import cvxpy as cp
 import numpy as np
 import pytest
 
-import cvxrelu as cr
 from cvxrelu.drivers.frank_wolfe import _Atoms, frank_wolfe
 from cvxrelu.drivers.loss_driver import loss_cutting_plane
 from cvxrelu.drivers.result import Status
 from cvxrelu.errors import UnsupportedError
-from cvxrelu.geometry.oracle import DualOracle
+
+from .helpers import tiny_instance
 
 
 @pytest.fixture(scope="module")
 def tiny():
     """n = 10, d = c = 2, β = 0.2·ω(Y); p* and t* (path norm of the bi-dual's optimal
     network, the optimal budget of (14)) from CVXPY."""
-    rng = np.random.default_rng(0)
-    X, Y = rng.standard_normal((10, 2)), rng.standard_normal((10, 2))
-    beta = 0.2 * DualOracle(X)(Y).value
-    f = cr.bidual(X, Y, beta)
-    p_star = f.solve()
+    X, Y, beta, f, p_star = tiny_instance(2)
     return X, Y, beta, p_star, f.network().balanced().path_norm()
 
 
