@@ -40,9 +40,10 @@ def _group_lasso_value(A, Y, beta=None, t=None):
 def test_cached_and_row_chunked_features_give_the_same_master(monkeypatch):
     """Without ``keep_features`` the features are cached while n·K ≤ the default cap
     (FEATURE_CACHE_FLOATS, FEATURE_CACHE_FACTOR·n·(r + c)); with the module constant at 0
-    they are recomputed over row chunks (forced to 7 rows here). Both runs see the same adds,
-    masters and screens and must give the same columns, weights, residual, cut values and
-    upper bound, equal to the brute-force ones."""
+    they are recomputed over row chunks (forced to 7 rows here, one chunk for the cached
+    run). Both runs see the same adds, masters and screens and must give the same columns,
+    weights, residual, cut values and upper bound, equal to the brute-force ones; the Gram
+    data are the brute-force features' and the master value is CVXPY's group lasso."""
     rng = np.random.default_rng(11)
     n, r, c, beta = 45, 3, 2, 0.4
     X, Y = rng.standard_normal((n, r)), rng.standard_normal((n, c))
@@ -50,17 +51,17 @@ def test_cached_and_row_chunked_features_give_the_same_master(monkeypatch):
     cached = Columns(DenseFeatures(X), Y, beta)
     assert cached.cache_floats == min(columns.FEATURE_CACHE_FLOATS,
                                       columns.FEATURE_CACHE_FACTOR * n * (r + c))
-    chunk_sizes = []
-
-    def seven_rows(n_rows, width, budget=None):
-        for s in range(0, n_rows, 7):
-            chunk_sizes.append(min(n_rows, s + 7) - s)
-            yield slice(s, min(n_rows, s + 7))
-
     monkeypatch.setattr(columns, "FEATURE_CACHE_FLOATS", 0)
-    monkeypatch.setattr(columns, "_row_chunks", seven_rows)
     chunked = Columns(DenseFeatures(X), Y, beta)
     assert chunked.cache_floats == 0
+    chunk_sizes = []
+
+    def seven_rows(width):
+        for s in range(0, n, 7):
+            chunk_sizes.append(min(n, s + 7) - s)
+            yield slice(s, min(n, s + 7))
+
+    chunked.features.chunks = seven_rows                   # the cached run: one chunk
     for b in batches:
         for cols in (cached, chunked):
             cols.add(b)
@@ -80,7 +81,13 @@ def test_cached_and_row_chunked_features_give_the_same_master(monkeypatch):
                                        atol=1e-8 * max(ref.max(initial=0.0), 1.0))
             upper = 0.5 * np.sum(Z * Z) + beta * np.sum(np.linalg.norm(cached.V, axis=1))
             assert cols.upper(cols.residual()) == pytest.approx(upper, rel=1e-10)
+            np.testing.assert_allclose(cols.G, A.T @ A, rtol=1e-12,   # the Gram data
+                                       atol=1e-12 * np.abs(A).max() ** 2)
+            np.testing.assert_allclose(cols.B, A.T @ Y, rtol=1e-12,
+                                       atol=1e-12 * np.abs(A).max())
     assert chunk_sizes and max(chunk_sizes) == 7 and sum(chunk_sizes) > n   # several chunks
+    ref = _group_lasso_value(A, Y, beta=beta)     # the master is the group lasso's optimum
+    assert upper == pytest.approx(ref, rel=1e-6) and upper >= ref * (1 - 1e-7)
 
 
 @pytest.mark.parametrize("keep", [False, True])
