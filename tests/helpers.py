@@ -38,3 +38,17 @@ def adam_objective(X, Y, beta, m, steps=3000, lr=2e-2, seeds=(0,), loss="squared
             obj = fit + 0.5 * beta * ((W1 ** 2).sum() + (W2 ** 2).sum())
         best = min(best, float(obj))
     return best
+
+
+def tiny_instance(rank, seed=0):
+    """Data X (10, rank), targets Y (10, 2), β = 0.2·ω(Y) (so the optimum has neurons) and
+    the CVXPY bi-dual (12) for it, solved: (X, Y, beta, formulation, p*)."""
+    import cvxrelu as cr
+    from cvxrelu.geometry.oracle import DualOracle
+
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((10, rank))
+    Y = rng.standard_normal((10, 2))
+    beta = 0.2 * DualOracle(X)(Y).value
+    f = cr.bidual(X, Y, beta)
+    return X, Y, beta, f, f.solve()
