@@ -345,11 +345,11 @@ def test_kelley_resumes_with_directions_of_the_certified_search(figure1_problem)
     """When the heuristic finds no violated direction but ``oracle.bound`` does, that
     direction becomes a cut and the iterations resume; the final lower bound is the
     certified one (reference: p* of the CVXPY program (12))."""
-    from cvxrelu.drivers.cutting_plane import _kelley
+    from cvxrelu.drivers.engine import kelley
 
     X, Y, p_star = figure1_problem
     orc = _BlindOracle(X)
-    res = _kelley(X, Y, BETA, orc, 1e-6, 500, 4, None, False, "blind")
+    res = kelley(X, Y, BETA, orc, 1e-6, 500, 4, None, False, "blind")
     assert res.info["certified_refinements"] >= 1 and orc.bound_calls >= 2
     first = res.history[0].upper
     assert res.upper < first

@@ -185,7 +185,7 @@ def test_refinement_adds_every_violated_candidate(figure1_problem):
 def test_refinement_resumes_to_the_certified_optimum(figure1_problem):
     """A blind iterations' oracle (3 fixed directions) whose bound lists candidates: the
     run still reaches p* of the bi-dual (12), certified."""
-    from cvxrelu.drivers.cutting_plane import _kelley
+    from cvxrelu.drivers.engine import kelley
 
     X, Y, p_star = figure1_problem
     inner = DualOracle(X)
@@ -199,7 +199,7 @@ def test_refinement_resumes_to_the_certified_optimum(figure1_problem):
 
     orc = SimpleNamespace(exact=False, rank=inner.rank, basis=inner.basis, Xr=inner.Xr,
                           reduced=reduced, bound=lambda Z, **kw: _TopCandidates(inner, 8)(Z))
-    res = _kelley(X, Y, 0.1, orc, 1e-6, 500, 4, None, False, "blind")
+    res = kelley(X, Y, 0.1, orc, 1e-6, 500, 4, None, False, "blind")
     assert res.status == "optimal" and res.certified
     assert res.lower <= p_star * (1 + 1e-7) and p_star <= res.upper * (1 + 1e-7)
     assert res.certified_rel_gap <= 1e-6 and res.info["certified_refinements"] >= 1

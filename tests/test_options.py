@@ -126,9 +126,7 @@ def test_every_driver_validates_through_driver_options(driver, kw, name):
 @pytest.mark.parametrize("driver, kw, name", [
     ("cutting_plane", dict(max_iters=0), "max_iters"),
     ("cutting_plane", dict(n_cuts=2.5), "n_cuts"),
-    pytest.param("frank_wolfe", dict(n_atoms=0), "n_atoms", marks=pytest.mark.xfail(
-        strict=True, reason="frank_wolfe passes n_atoms to driver_options as n_cuts: the "
-        "message names n_cuts, an argument frank_wolfe does not have")),
+    ("frank_wolfe", dict(n_atoms=0), "n_atoms"),
     ("frank_wolfe", dict(max_iters=1.5), "max_iters"),
     ("loss_cutting_plane", dict(n_cuts=-1), "n_cuts"),
     ("conv_cutting_plane", dict(max_iters=0), "max_iters")])

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..losses import SquaredLoss, get_loss
 from ..geometry.oracle import DualOracle
-from .cutting_plane import _check_problem, check_network, network_residual
+from .engine import check_network, check_problem, network_residual
 from .options import driver_options
 from .result import IterationRecord, SolveResult, Status, as_network, conclude, scaled_dual_bound
 
@@ -88,7 +88,7 @@ def certify(network, X, Y, beta, *, oracle: str = "auto", tol: float = 1e-6,
                             seed=seed, oracle_time_limit=oracle_time_limit,
                             oracle_budget=oracle_budget)
     t0 = time.perf_counter()
-    X, Y, beta = _check_problem(X, Y, beta)
+    X, Y, beta = check_problem(X, Y, beta)
     opt = driver_options(tol=tol, oracle=oracle, oracle_time_limit=oracle_time_limit,
                          oracle_budget=oracle_budget)
     net = as_network(network)

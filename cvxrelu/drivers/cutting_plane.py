@@ -40,94 +40,23 @@ import logging
 
 import numpy as np
 
-from .._validate import as_beta, as_data, as_positive, as_targets, check_choice
-from ..errors import InvalidInputError, UnsupportedError
+from .._validate import check_choice
+from ..errors import UnsupportedError
 from ..losses import SquaredLoss, get_loss
-from ..networks.network import ReLUNetwork
-from ..geometry.oracle import DualOracle, _row_chunks
+from ..geometry.oracle import DualOracle
 from .columns import Columns, DenseFeatures
-from .engine import MasterResidual, Run, column_generation
+# the shared driver pieces live in the engine; re-exported here for their old import path
+from .engine import (MasterResidual, Run, check_network, check_problem,  # noqa: F401
+                     column_generation, kelley, network_residual, start_columns,
+                     warm_directions, warm_network)
 from .options import driver_options
 from .group_lasso import _single_thread
 from .loss_driver import loss_cutting_plane
-from .result import SolveResult, as_network, dual_value
+from .result import SolveResult, dual_value
 
 __all__ = ["cutting_plane"]
 
 logger = logging.getLogger("cvxrelu")
-
-
-def _check_problem(X, Y, beta):
-    X = as_data(X)
-    Y = as_targets(Y, X.shape[0])
-    beta = as_beta(beta)
-    return X, Y, beta
-
-
-_positive = as_positive  # one check for every driver argument (cvxrelu._validate)
-
-
-# ------------------------------------------------------------- shared pieces
-def network_residual(net: ReLUNetwork, X: np.ndarray, Y: np.ndarray) -> np.ndarray:
-    """Z = Y − relu(X W1) W2 over row chunks (no n × m hidden-activation matrix)."""
-    Z = Y.copy()
-    for rows in _row_chunks(X.shape[0], net.n_neurons):
-        Z[rows] -= np.maximum(X[rows] @ net.W1, 0.0) @ net.W2
-    return Z
-
-
-def check_network(net: ReLUNetwork, X: np.ndarray, Y: np.ndarray, name: str = "network"):
-    """Raise InvalidInputError when ``net`` does not match the data's shapes."""
-    if net.n_features != X.shape[1]:
-        raise InvalidInputError(
-            f"{name} has {net.n_features} inputs but X has {X.shape[1]} features; pass the "
-            "data the network was trained on.")
-    if net.n_outputs != Y.shape[1]:
-        raise InvalidInputError(
-            f"{name} has {net.n_outputs} outputs but Y has {Y.shape[1]} columns.")
-
-
-def warm_directions(net: ReLUNetwork | None, oracle: DualOracle) -> np.ndarray | None:
-    """The warm network's first-layer directions in the oracle's reduced space, unit norm,
-    shape (r, k); neurons whose direction is orthogonal to the data are dropped (their
-    feature (X u)_+ is 0)."""
-    if net is None or net.n_neurons == 0 or oracle.rank == 0:
-        return None
-    Ur = oracle.basis.T @ net.W1
-    nrm = np.linalg.norm(Ur, axis=0)
-    keep = nrm > 1e-12 * max(float(np.linalg.norm(net.W1, axis=0).max()), 1e-300)
-    if not np.any(keep):
-        return None
-    return Ur[:, keep] / nrm[keep]
-
-
-# --------------------------------------------------------------------- Kelley
-def _start(X, Y, beta, oracle, run: Run, cols: Columns, warm_net):
-    """The warm network is a candidate as it is, and its neurons start the master."""
-    if warm_net is None:
-        return
-    run.offer_warm_network(warm_net, X, network_residual(warm_net, X, Y))
-    Uw = warm_directions(warm_net, oracle)
-    if Uw is not None and cols.add(Uw):
-        cols.solve(accurate=True)
-
-
-def _kelley(X, Y, beta, oracle, tol, max_iters, n_cuts, time_limit, progress, desc,
-            single_atom=False, method_name="cutting_plane[kelley]", warm_net=None,
-            oracle_time_limit=None, oracle_budget=None):
-    """Kelley / column generation: :func:`~.engine.column_generation` with the master's
-    residual as query point (:class:`~.engine.MasterResidual`)."""
-    run = Run(oracle, Y, beta, tol=tol, max_iters=max_iters, time_limit=time_limit,
-              progress=progress, desc=desc)
-    run.desc = method_name
-    cols = Columns(DenseFeatures(oracle.Xr), Y, beta)
-    _start(X, Y, beta, oracle, run, cols, warm_net)
-    column_generation(run, cols, MasterResidual(), n_cuts=1 if single_atom else n_cuts,
-                      oracle_time_limit=oracle_time_limit, oracle_budget=oracle_budget)
-    return run.finish(X, oracle_time_limit=oracle_time_limit, oracle_budget=oracle_budget,
-                      warm=oracle.basis @ cols.U if cols.K else None,
-                      info={"oracle_value": run.omega, "n_columns": cols.K,
-                            "certified_refinements": run.refinements})
 
 
 # ---------------------------------------------------------------------- ACCPM
@@ -264,7 +193,7 @@ def _accpm(X, Y, beta, oracle, tol, max_iters, n_cuts, time_limit, progress, des
     run.bounds.offer_network(0.5 * cols.yy, lambda: cols.network(oracle.basis), Y.copy(),
                              False)
     run.bounds.offer_lower(0.0, certified=True)   # Z = 0 is dual feasible
-    _start(X, Y, beta, oracle, run, cols, warm_net)
+    start_columns(X, Y, beta, oracle, run, cols, warm_net)
     rule = AnalyticCenter(Y, stall_window, stall_decrease)
     column_generation(run, cols, rule, n_cuts=n_cuts, oracle_time_limit=oracle_time_limit,
                       oracle_budget=oracle_budget)
@@ -363,29 +292,17 @@ def cutting_plane(X, Y, beta, *, method: str = "kelley", tol: float = 1e-6,
                                   warm_start=warm_start, progress=progress, seed=seed,
                                   oracle_time_limit=oracle_time_limit,
                                   oracle_budget=oracle_budget)
-    X, Y, beta = _check_problem(X, Y, beta)
+    X, Y, beta = check_problem(X, Y, beta)
     opt = driver_options(tol=tol, max_iters=max_iters,
                          n_cuts=(8 if method == "kelley" else 4) if n_cuts is None else n_cuts,
                          time_limit=time_limit, oracle=oracle,
                          oracle_time_limit=oracle_time_limit, oracle_budget=oracle_budget)
-    warm_net = _warm_network(warm_start, X, Y)
+    warm_net = warm_network(warm_start, X, Y)
     # every dense operation here is thin (n × small) or small (K × K): one BLAS thread avoids
     # the oversubscription measured to slow small factorizations 50–100× on loaded machines
     with _single_thread():
         orc = DualOracle(X, method=opt.oracle, seed=seed)
-        run = _kelley if method == "kelley" else _accpm
+        run = kelley if method == "kelley" else _accpm
         return run(X, Y, beta, orc, opt.tol, opt.max_iters, opt.n_cuts, opt.time_limit,
                    progress, f"cutting_plane[{method}]", warm_net=warm_net,
                    oracle_time_limit=opt.oracle_time_limit, oracle_budget=opt.oracle_budget)
-
-
-def _warm_network(warm_start, X, Y):
-    """The warm-start network as a ReLUNetwork matching the data, or None."""
-    if warm_start is None:
-        return None
-    try:
-        net = as_network(warm_start)
-    except InvalidInputError as exc:
-        raise InvalidInputError(f"warm_start: {exc}") from None
-    check_network(net, X, Y, "warm_start")
-    return net

@@ -34,10 +34,18 @@ import time
 
 import numpy as np
 
-from .result import IterationRecord, SolveResult, Status, conclude, scaled_dual_bound
+from .._validate import as_beta, as_data, as_targets
+from ..errors import InvalidInputError
+from ..geometry.oracle import DualOracle, _row_chunks
+from ..networks.network import ReLUNetwork
+from .columns import Columns, DenseFeatures
+from .result import (IterationRecord, SolveResult, Status, as_network, conclude,
+                     scaled_dual_bound)
 
 __all__ = ["Budget", "Bounds", "Progress", "Run", "MasterResidual", "column_generation",
-           "refine", "certified_cuts", "certified_bound"]
+           "refine", "certified_cuts", "certified_bound", "kelley", "start_columns",
+           "check_problem", "network_residual", "check_network", "warm_directions",
+           "warm_network"]
 
 logger = logging.getLogger("cvxrelu")
 
@@ -454,3 +462,87 @@ def refine(run: Run, cols, oracle_time_limit, oracle_budget) -> bool:
     bounds.forget_heuristic()
     run.status = Status.MAX_ITERS
     return True
+
+
+# ------------------------------------------------------- shared driver pieces
+def check_problem(X, Y, beta):
+    """The validated (X, Y, β) of every driver (cvxrelu._validate)."""
+    X = as_data(X)
+    Y = as_targets(Y, X.shape[0])
+    beta = as_beta(beta)
+    return X, Y, beta
+
+
+def network_residual(net: ReLUNetwork, X: np.ndarray, Y: np.ndarray) -> np.ndarray:
+    """Z = Y − relu(X W1) W2 over row chunks (no n × m hidden-activation matrix)."""
+    Z = Y.copy()
+    for rows in _row_chunks(X.shape[0], net.n_neurons):
+        Z[rows] -= np.maximum(X[rows] @ net.W1, 0.0) @ net.W2
+    return Z
+
+
+def check_network(net: ReLUNetwork, X: np.ndarray, Y: np.ndarray, name: str = "network"):
+    """Raise InvalidInputError when ``net`` does not match the data's shapes."""
+    if net.n_features != X.shape[1]:
+        raise InvalidInputError(
+            f"{name} has {net.n_features} inputs but X has {X.shape[1]} features; pass the "
+            "data the network was trained on.")
+    if net.n_outputs != Y.shape[1]:
+        raise InvalidInputError(
+            f"{name} has {net.n_outputs} outputs but Y has {Y.shape[1]} columns.")
+
+
+def warm_directions(net: ReLUNetwork | None, oracle: DualOracle) -> np.ndarray | None:
+    """The warm network's first-layer directions in the oracle's reduced space, unit norm,
+    shape (r, k); neurons whose direction is orthogonal to the data are dropped (their
+    feature (X u)_+ is 0)."""
+    if net is None or net.n_neurons == 0 or oracle.rank == 0:
+        return None
+    Ur = oracle.basis.T @ net.W1
+    nrm = np.linalg.norm(Ur, axis=0)
+    keep = nrm > 1e-12 * max(float(np.linalg.norm(net.W1, axis=0).max()), 1e-300)
+    if not np.any(keep):
+        return None
+    return Ur[:, keep] / nrm[keep]
+
+
+def start_columns(X, Y, beta, oracle, run: Run, cols, warm_net):
+    """The warm network is a candidate as it is, and its neurons start the master."""
+    if warm_net is None:
+        return
+    run.offer_warm_network(warm_net, X, network_residual(warm_net, X, Y))
+    Uw = warm_directions(warm_net, oracle)
+    if Uw is not None and cols.add(Uw):
+        cols.solve(accurate=True)
+
+
+def warm_network(warm_start, X, Y):
+    """The warm-start network as a ReLUNetwork matching the data, or None."""
+    if warm_start is None:
+        return None
+    try:
+        net = as_network(warm_start)
+    except InvalidInputError as exc:
+        raise InvalidInputError(f"warm_start: {exc}") from None
+    check_network(net, X, Y, "warm_start")
+    return net
+
+
+def kelley(X, Y, beta, oracle, tol, max_iters, n_cuts, time_limit, progress, desc,
+           single_atom=False, method_name="cutting_plane[kelley]", warm_net=None,
+           oracle_time_limit=None, oracle_budget=None):
+    """Kelley / column generation: :func:`column_generation` with the master's residual as
+    query point (:class:`MasterResidual`), on the squared-loss master over dense features.
+    The fully corrective Frank-Wolfe on the penalized problem is this same method (one atom
+    per round with ``single_atom``), so both drivers call it."""
+    run = Run(oracle, Y, beta, tol=tol, max_iters=max_iters, time_limit=time_limit,
+              progress=progress, desc=desc)
+    run.desc = method_name
+    cols = Columns(DenseFeatures(oracle.Xr), Y, beta)
+    start_columns(X, Y, beta, oracle, run, cols, warm_net)
+    column_generation(run, cols, MasterResidual(), n_cuts=1 if single_atom else n_cuts,
+                      oracle_time_limit=oracle_time_limit, oracle_budget=oracle_budget)
+    return run.finish(X, oracle_time_limit=oracle_time_limit, oracle_budget=oracle_budget,
+                      warm=oracle.basis @ cols.U if cols.K else None,
+                      info={"oracle_value": run.omega, "n_columns": cols.K,
+                            "certified_refinements": run.refinements})

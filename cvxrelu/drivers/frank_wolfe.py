@@ -41,15 +41,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validate import check_choice
+from .._validate import as_positive, check_choice
 from ..errors import UnsupportedError
 from ..losses import SquaredLoss, get_loss
 from ..networks.network import ReLUNetwork
 from ..geometry.oracle import DualOracle
 from .columns import Columns, DenseFeatures
-from .cutting_plane import (_check_problem, _kelley, _positive, _warm_network, network_residual,
-                            warm_directions)
-from .engine import Run
+from .engine import (Run, check_problem, kelley, network_residual, warm_directions,
+                     warm_network)
 from .options import driver_options
 from .loss_driver import loss_cutting_plane
 from .result import IterationRecord, SolveResult, Status, scaled_dual_bound
@@ -310,20 +309,21 @@ def frank_wolfe(X, Y, beta, *, t=None, variant: str = "fully_corrective", max_it
                                   warm_start=warm_start, progress=progress, seed=seed,
                                   oracle_time_limit=oracle_time_limit,
                                   oracle_budget=oracle_budget)
-    X, Y, beta = _check_problem(X, Y, beta)
+    X, Y, beta = check_problem(X, Y, beta)
     if max_iters is None:
         max_iters = 500 if variant == "fully_corrective" else 20000
+    n_atoms = as_positive(n_atoms, "n_atoms", integer=True)   # its own name in messages
     opt = driver_options(tol=tol, max_iters=max_iters, n_cuts=n_atoms, time_limit=time_limit,
                          oracle=oracle, oracle_time_limit=oracle_time_limit,
                          oracle_budget=oracle_budget)
     tol, max_iters, n_atoms, time_limit = opt.tol, opt.max_iters, opt.n_cuts, opt.time_limit
     oracle, oracle_time_limit, oracle_budget = (opt.oracle, opt.oracle_time_limit,
                                                 opt.oracle_budget)
-    inner_iters = _positive(inner_iters, "inner_iters", integer=True)
-    bisection_iters = _positive(bisection_iters, "bisection_iters", integer=True)
+    inner_iters = as_positive(inner_iters, "inner_iters", integer=True)
+    bisection_iters = as_positive(bisection_iters, "bisection_iters", integer=True)
     if t is not None:
-        t = _positive(t, "t")
-    warm_net = _warm_network(warm_start, X, Y)
+        t = as_positive(t, "t")
+    warm_net = warm_network(warm_start, X, Y)
     method = f"frank_wolfe[{variant}]"
     if not np.any(Y):
         return _zero_targets(X, Y, beta, method)
@@ -336,7 +336,7 @@ def frank_wolfe(X, Y, beta, *, t=None, variant: str = "fully_corrective", max_it
     if t is not None:
         return _fully_corrective_fixed_t(X, Y, beta, orc, t, tol, max_iters, n_atoms,
                                          time_limit, progress, **kw)
-    res = _kelley(X, Y, beta, orc, tol, max_iters, n_atoms, time_limit, progress,
+    res = kelley(X, Y, beta, orc, tol, max_iters, n_atoms, time_limit, progress,
                   "frank_wolfe[fully_corrective]", single_atom=(n_atoms == 1),
                   method_name="frank_wolfe[fully_corrective]", **kw)
     res.info["t"] = float(res.network.path_norm())
