@@ -14,7 +14,7 @@ from __future__ import annotations
 import cvxpy as cp
 import numpy as np
 
-from ..losses import get_loss
+from ..losses import SquaredLoss, UserLoss, get_loss
 from ..networks.network import ReLUNetwork
 from .solvers import run_solver
 
@@ -69,7 +69,9 @@ def refit_second_layer(X: np.ndarray, Y: np.ndarray, beta: float, U: np.ndarray,
     builder passes Σ_k relu(X_k U) (global sum pooling, (50)).
 
     Returns the balanced, pruned network (a ReLUNetwork, or (U, V) when ``activations`` is
-    given); its primal objective equals the group lasso's value.
+    given); its primal objective equals the group lasso's value. Solved by the drivers'
+    masters (no CVXPY) for the squared and the smooth built-in losses; by CVXPY with
+    ``solver`` (and ``solver_kwargs``) for the others and as the fallback.
     """
     U = dedupe_directions(U)
     d, m = U.shape
@@ -82,10 +84,29 @@ def refit_second_layer(X: np.ndarray, Y: np.ndarray, beta: float, U: np.ndarray,
     if U.shape[1] == 0:
         U0, V0 = np.zeros((d, 0)), np.zeros((0, c))
         return (U0, V0) if activations else ReLUNetwork(U0, V0)
-    V = cp.Variable((U.shape[1], c))
-    F = Hact @ V
-    fit = get_loss(loss).expr(F, Y)                    # ½‖F − Y‖² for the squared loss
-    prob = cp.Problem(cp.Minimize(fit + beta * cp.sum(cp.norm(V, 2, axis=1))))
-    run_solver(prob, solver=solver, **solver_kwargs)
-    net = network_from_factors(U, V.value).pruned(1e-9)
+    Vopt = _second_layer(Hact, Y, beta, get_loss(loss), solver, solver_kwargs)
+    net = network_from_factors(U, Vopt).pruned(1e-9)
     return (net.W1, net.W2) if activations else net
+
+
+def _second_layer(H, Y, beta, lo, solver, solver_kwargs):
+    """argmin_V ℓ(H V, Y) + β Σ_j ‖v_j‖ with the drivers' masters — the one group-lasso
+    backend of the package (:func:`~cvxrelu.drivers.group_lasso.solve_group_lasso` for the
+    squared loss, the active-set Newton master :func:`~cvxrelu.drivers.loss_master.solve_loss_master`
+    for the other smooth built-in losses); CVXPY (``solver``) for nonsmooth and user losses,
+    and as the fallback when a master misses its KKT target."""
+    from ..drivers.group_lasso import solve_group_lasso
+    from ..drivers.loss_master import solve_loss_master
+
+    if isinstance(lo, SquaredLoss):
+        sol = solve_group_lasso(H.T @ H, H.T @ Y, float(np.sum(Y * Y)), beta)
+        if sol.kkt_ok:
+            return sol.V
+    elif lo.smooth and not isinstance(lo, UserLoss):
+        sol = solve_loss_master(H, Y, beta, lo, tol=1e-10)
+        if sol.kkt <= 1e-8:
+            return sol.V
+    V = cp.Variable((H.shape[1], Y.shape[1]))
+    prob = cp.Problem(cp.Minimize(lo.expr(H @ V, Y) + beta * cp.sum(cp.norm(V, 2, axis=1))))
+    run_solver(prob, solver=solver, **solver_kwargs)
+    return V.value
