@@ -60,8 +60,7 @@ def test_refit_attains_the_group_lasso_value(rng, beta):
 @pytest.mark.parametrize("loss", ["logistic", "huber"])
 def test_refit_with_the_loss_master_matches_cvxpy(rng, loss):
     """Other smooth losses: the refit uses the drivers' any-loss master (no CVXPY); the
-    reference is the same group lasso written in CVXPY with that loss (Clarabel), and the
-    path through CVXPY (a user loss wrapping the same function) agrees."""
+    reference is the same group lasso written in CVXPY with that loss (Clarabel)."""
     lo = cr.losses.get_loss(loss)
     X = rng.standard_normal((20, 3))
     Y = lo.prepare_targets(np.sign(rng.standard_normal(20)) if loss == "logistic"
